@@ -1,0 +1,96 @@
+"""Parquet cache of parsed runs, keyed by path, size and mtime.
+
+A second load of the same unchanged file reads the tables back instead of parsing again.
+The cache lives in ``$ANALYSIS_KIT_CACHE_DIR`` (default ``$XDG_CACHE_HOME/analysis_kit`` or
+``~/.cache/analysis_kit``); set ``ANALYSIS_KIT_CACHE_DIR=off`` to disable it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from .model import TABLES, Run
+
+CACHE_VERSION = "1"
+
+
+def cache_dir() -> Path | None:
+    env = os.environ.get("ANALYSIS_KIT_CACHE_DIR")
+    if env and env.lower() == "off":
+        return None
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "analysis_kit"
+
+
+def _fingerprint(path: Path) -> list:
+    if path.is_file():
+        st = path.stat()
+        return [str(path.resolve()), st.st_size, st.st_mtime_ns]
+    entries = []
+    for root, _dirs, files in os.walk(path):
+        for name in sorted(files):
+            f = Path(root) / name
+            try:
+                st = f.stat()
+            except OSError:
+                continue
+            entries.append([str(f.relative_to(path)), st.st_size, st.st_mtime_ns])
+    return [str(path.resolve()), sorted(entries)]
+
+
+def key(path: Path, fmt: str) -> str:
+    from . import __version__
+
+    blob = json.dumps([CACHE_VERSION, __version__, fmt, _fingerprint(path)], default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def get(path: Path, fmt: str) -> Run | None:
+    base = cache_dir()
+    if base is None:
+        return None
+    entry = base / key(path, fmt)
+    meta_file = entry / "meta.json"
+    if not meta_file.exists():
+        return None
+    try:
+        meta = json.loads(meta_file.read_text())
+        tables = {t: pd.read_parquet(entry / f"{t}.parquet") for t in TABLES}
+    except Exception:  # a damaged cache entry is just a miss
+        return None
+    return Run(meta=meta, **tables)
+
+
+def put(path: Path, fmt: str, run: Run) -> bool:
+    base = cache_dir()
+    if base is None:
+        return False
+    entry = base / key(path, fmt)
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=base, prefix=".tmp-"))
+        for t in TABLES:
+            getattr(run, t).to_parquet(tmp / f"{t}.parquet", index=False)
+        (tmp / "meta.json").write_text(json.dumps(run.meta, default=str))
+        if entry.exists():
+            shutil.rmtree(entry, ignore_errors=True)
+        os.replace(tmp, entry)
+        return True
+    except Exception:  # columns parquet cannot hold, a read-only disk: no cache, no failure
+        shutil.rmtree(tmp, ignore_errors=True) if "tmp" in locals() else None
+        return False
+
+
+def clear() -> None:
+    base = cache_dir()
+    if base is not None and base.exists():
+        shutil.rmtree(base)

@@ -1,0 +1,292 @@
+"""The Run: one tidy model for every source format.
+
+Every loader fills the same five tables. A column that a source has no data for is present
+and NA, so analyses never need to know which format a run came from.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import LoadError
+
+# dtype names used in the schema: "str" -> pandas "string", "int" -> "Int64",
+# "float" -> "float64", "bool" -> "boolean", "time" -> datetime64[ns, UTC], "object" -> object.
+SCHEMA: dict[str, list[tuple[str, str]]] = {
+    "tasks": [
+        ("run_id", "str"), ("task_id", "str"), ("trial", "int"), ("status", "str"),
+        ("success", "bool"), ("reward", "float"), ("termination_reason", "str"),
+        ("start", "time"), ("end", "time"), ("duration_s", "float"), ("cost_usd", "float"),
+        ("input_tokens", "int"), ("output_tokens", "int"), ("error", "str"),
+    ],
+    "events": [
+        ("run_id", "str"), ("task_id", "str"), ("trial", "int"), ("agent", "str"),
+        ("thread", "str"), ("kind", "str"), ("name", "str"), ("round", "int"),
+        ("start", "time"), ("end", "time"), ("duration_ms", "float"),
+        ("input_tokens", "int"), ("output_tokens", "int"), ("cached_tokens", "int"),
+        ("cost_usd", "float"), ("error", "str"), ("attrs", "str"),
+    ],
+    "messages": [
+        ("run_id", "str"), ("task_id", "str"), ("trial", "int"), ("agent", "str"),
+        ("idx", "int"), ("role", "str"), ("content", "str"), ("tool_calls", "str"),
+        ("tool_call_id", "str"), ("name", "str"), ("timestamp", "time"),
+        ("input_tokens", "int"), ("output_tokens", "int"), ("cost_usd", "float"),
+    ],
+    "failures": [
+        ("run_id", "str"), ("task_id", "str"), ("trial", "int"), ("category", "str"),
+        ("step", "str"), ("error", "str"), ("classification", "str"), ("reasoning", "str"),
+    ],
+    "problems": [
+        ("run_id", "str"), ("file", "str"), ("line", "int"), ("reason", "str"), ("raw", "str"),
+    ],
+}
+TABLES = tuple(SCHEMA)
+RAW_CUT = 200  # characters of a bad line kept in run.problems
+CLASSIFICATIONS = ("MODEL_FAULT", "OVERLY_STRICT", "AMBIGUOUS_TASK", "KNOWN_GAP")
+
+
+def _cast(series: pd.Series, kind: str) -> pd.Series:
+    if kind == "str":
+        if series.dtype == "string":
+            return series
+        return series.astype("object").where(series.notna(), None).map(
+            lambda v: v if v is None or isinstance(v, str) else str(v)
+        ).astype("string")
+    if kind == "int":
+        return pd.to_numeric(series, errors="coerce").round().astype("Int64")
+    if kind == "float":
+        return pd.to_numeric(series, errors="coerce").astype("float64")
+    if kind == "bool":
+        if series.dtype == "boolean":
+            return series
+        return series.astype("object").where(series.notna(), None).map(
+            lambda v: None if v is None else bool(v)
+        ).astype("boolean")
+    if kind == "time":
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            return series.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+        return pd.to_datetime(series, errors="coerce", utc=True, format="mixed").astype(
+            "datetime64[ns, UTC]"
+        )
+    return series.astype("object")
+
+
+def empty_table(table: str) -> pd.DataFrame:
+    """An empty DataFrame with the table's columns and dtypes."""
+    return conform(pd.DataFrame(), table)
+
+
+def conform(df: pd.DataFrame | Iterable[dict] | None, table: str, run_id: str | None = None) -> pd.DataFrame:
+    """Give ``df`` exactly the table's standard columns (in order, typed), keeping any extra
+    columns after them. Missing standard columns are added as NA.
+
+    >>> conform(pd.DataFrame({"task_id": ["a"]}), "tasks").columns[:3].tolist()
+    ['run_id', 'task_id', 'trial']
+    """
+    if df is None:
+        df = pd.DataFrame()
+    elif not isinstance(df, pd.DataFrame):
+        df = pd.DataFrame(list(df))
+    df = df.reset_index(drop=True)
+    out = {}
+    n = len(df)
+    for col, kind in SCHEMA[table]:
+        if col in df.columns:
+            series = df[col]
+        else:
+            series = pd.Series([None] * n, index=df.index, dtype="object")
+        out[col] = _cast(series, kind)
+    if run_id is not None:
+        out["run_id"] = pd.Series([run_id] * n, index=df.index, dtype="string")
+    standard = {c for c, _ in SCHEMA[table]}
+    for col in df.columns:
+        if col not in standard:
+            out[col] = df[col]
+    return pd.DataFrame(out, index=df.index)
+
+
+class Problems:
+    """Collects input a loader could not use. With ``strict`` the first one raises.
+
+    >>> p = Problems(strict=False); p.add("f.log", 3, "not a number", "x=abc"); len(p)
+    1
+    """
+
+    def __init__(self, strict: bool = False):
+        self.strict = strict
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, file: Any, line: int | None, reason: str, raw: Any = "") -> None:
+        file = str(file)
+        if self.strict:
+            raise LoadError(reason, file=file, line=line)
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8", "replace")
+        raw = "" if raw is None else str(raw)
+        self.rows.append({"file": file, "line": line, "reason": reason, "raw": raw[:RAW_CUT]})
+
+    def extend(self, frame: pd.DataFrame) -> None:
+        for row in frame.to_dict("records"):
+            self.add(row.get("file"), None if pd.isna(row.get("line")) else int(row["line"]),
+                     row.get("reason"), row.get("raw"))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def frame(self, run_id: str | None = None) -> pd.DataFrame:
+        return conform(pd.DataFrame(self.rows), "problems", run_id=run_id)
+
+
+def _sum_or_na(series: pd.Series) -> float:
+    """Sum that stays NA when no value is known (unpriced is not free)."""
+    s = pd.to_numeric(series, errors="coerce")
+    return float(s.sum()) if s.notna().any() else np.nan
+
+
+@dataclass
+class Run:
+    """A loaded run: ``meta`` and five tidy tables.
+
+    >>> run = Run(meta={"run_id": "r1", "source_format": "demo"})
+    >>> run.tasks.empty, list(run.summary()["run_id"])
+    (True, ['r1'])
+    """
+
+    meta: dict[str, Any] = field(default_factory=dict)
+    tasks: pd.DataFrame = None  # type: ignore[assignment]
+    events: pd.DataFrame = None  # type: ignore[assignment]
+    messages: pd.DataFrame = None  # type: ignore[assignment]
+    failures: pd.DataFrame = None  # type: ignore[assignment]
+    problems: pd.DataFrame = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        run_id = self.meta.setdefault("run_id", "run")
+        for table in TABLES:
+            value = getattr(self, table)
+            if value is None:
+                value = empty_table(table)
+            fill = run_id if "run_id" not in value.columns or value["run_id"].isna().all() else None
+            setattr(self, table, conform(value, table, run_id=fill))
+
+    @property
+    def run_id(self) -> str:
+        return str(self.meta.get("run_id"))
+
+    @property
+    def run_ids(self) -> list[str]:
+        """The run ids in this Run (several after ``load_runs``), in load order."""
+        return list(self.meta.get("run_ids") or [self.run_id])
+
+    def table(self, name: str) -> pd.DataFrame:
+        return getattr(self, name)
+
+    def select(self, run_id: str) -> "Run":
+        """The one run ``run_id`` out of a ``load_runs`` result."""
+        metas = {m.get("run_id"): m for m in self.meta.get("runs", [self.meta])}
+        if run_id not in metas:
+            raise KeyError(f"no run {run_id!r}; runs are {sorted(map(str, metas))}")
+        tables = {t: getattr(self, t)[getattr(self, t)["run_id"] == run_id] for t in TABLES}
+        return Run(meta=dict(metas[run_id]), **tables)
+
+    def summary(self) -> pd.DataFrame:
+        """One row per run: format, tasks, successes, pass rate, events, messages, failures,
+        total duration, cost, tokens, problems."""
+        rows = []
+        metas = self.meta.get("runs") or [self.meta]
+        for meta in metas:
+            rid = meta.get("run_id")
+            pick = lambda t: getattr(self, t)[getattr(self, t)["run_id"] == rid]  # noqa: E731
+            tasks, events = pick("tasks"), pick("events")
+            n_tasks = meta.get("tasks_total")
+            n_tasks = len(tasks) if n_tasks is None else int(n_tasks)
+            successes = meta.get("tasks_passed")
+            if successes is None:
+                successes = int(tasks["success"].fillna(False).sum())
+            known = tasks["success"].notna().sum() if meta.get("tasks_passed") is None else n_tasks
+            pass_rate = successes / known if known else np.nan
+            started, ended = meta.get("started"), meta.get("ended")
+            duration = np.nan
+            if started is not None and ended is not None and not pd.isna(started) and not pd.isna(ended):
+                duration = (pd.Timestamp(ended) - pd.Timestamp(started)).total_seconds()
+            elif tasks["start"].notna().any():
+                duration = (tasks["end"].max() - tasks["start"].min()).total_seconds()
+            elif events["start"].notna().any():
+                duration = (events["end"].max() - events["start"].min()).total_seconds()
+            cost = _sum_or_na(tasks["cost_usd"])
+            if np.isnan(cost):
+                cost = _sum_or_na(events["cost_usd"])
+            in_tok = _sum_or_na(tasks["input_tokens"])
+            out_tok = _sum_or_na(tasks["output_tokens"])
+            if np.isnan(in_tok):
+                in_tok = _sum_or_na(events["input_tokens"])
+                out_tok = _sum_or_na(events["output_tokens"])
+            rows.append({
+                "run_id": rid,
+                "format": meta.get("source_format"),
+                "tasks": n_tasks,
+                "successes": successes,
+                "pass_rate": pass_rate,
+                "events": len(events),
+                "messages": len(pick("messages")),
+                "failures": len(pick("failures")),
+                "duration_s": duration,
+                "cost_usd": cost,
+                "input_tokens": in_tok,
+                "output_tokens": out_tok,
+                "problems": len(pick("problems")),
+            })
+        return pd.DataFrame(rows)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{t}={len(getattr(self, t))}" for t in TABLES)
+        return f"Run({self.meta.get('run_id')!r}, format={self.meta.get('source_format')!r}, {counts})"
+
+
+def concat_runs(runs: list[Run]) -> Run:
+    """Concatenate runs into one with a ``run_id`` column; run ids are made unique."""
+    seen: dict[str, int] = {}
+    metas, frames = [], {t: [] for t in TABLES}
+    for run in runs:
+        for sub in (run.meta.get("runs") or [run.meta]):
+            rid = str(sub.get("run_id"))
+            sub_run = run.select(rid) if run.meta.get("runs") else run
+            new_id = rid
+            if rid in seen:
+                seen[rid] += 1
+                new_id = f"{rid}#{seen[rid]}"
+            else:
+                seen[rid] = 1
+            meta = dict(sub)
+            meta["run_id"] = new_id
+            metas.append(meta)
+            for t in TABLES:
+                frame = getattr(sub_run, t).copy()
+                frame["run_id"] = pd.Series([new_id] * len(frame), index=frame.index, dtype="string")
+                frames[t].append(frame)
+    tables = {}
+    for t in TABLES:
+        parts = [f for f in frames[t] if len(f)]
+        tables[t] = pd.concat(parts, ignore_index=True) if parts else empty_table(t)
+    formats = sorted({str(m.get("source_format")) for m in metas})
+    meta = {
+        "run_id": "+".join(m["run_id"] for m in metas) if len(metas) <= 4 else f"{len(metas)} runs",
+        "source_format": formats[0] if len(formats) == 1 else "mixed",
+        "runs": metas,
+        "run_ids": [m["run_id"] for m in metas],
+    }
+    return Run(meta=meta, **tables)
+
+
+def to_json_text(value: Any) -> str | None:
+    """Serialize a value (tool calls, attrs) as JSON text for a string column."""
+    if value is None:
+        return None
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return json.dumps(str(value))
