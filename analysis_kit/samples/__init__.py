@@ -1,0 +1,51 @@
+"""Generated sample runs of every supported format.
+
+Each format has a module here with ``write(directory, *, seed, size) -> Path`` that writes one
+realistic run (concurrent threads, tool errors, retries, a stalled task, unpriced calls,
+failures of each kind, messages carrying markdown, HTML and ``<script>`` text) and returns
+its path. Output is deterministic for a seed; ``size`` scales the number of tasks/lines.
+
+>>> from analysis_kit.samples import write_samples          # doctest: +SKIP
+>>> write_samples("/tmp/samples", seed=7)                      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+from pathlib import Path
+
+SAMPLE_MODULES = {
+    "tau2_profile": "analysis_kit.samples.tau2_profile",
+    "tau2_results": "analysis_kit.samples.tau2_results",
+    "maseval": "analysis_kit.samples.maseval",
+    "massgen": "analysis_kit.samples.massgen",
+    "convex": "analysis_kit.samples.convex",
+}
+
+# Untrusted text that sample messages carry, so every display path is exercised.
+HOSTILE_SNIPPETS = (
+    "<script>window.__ak_pwned = 1; alert('xss')</script>",
+    "<img src=x onerror=\"window.__ak_pwned=2\">",
+    "**bold** _markdown_ | a | table |\n|---|---|",
+    "\x1b[31mANSI red\x1b[0m",
+    "Authorization: Bearer sk-test-FAKE0123456789abcdefABCDEF",
+)
+
+
+def write_samples(directory: str | Path, *, seed: int = 7, size: int = 1, clean: bool = False,
+                  formats: list[str] | None = None) -> list[Path]:
+    """Write one sample run per format under ``directory/<format>/`` and return their paths."""
+    base = Path(directory)
+    base.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in formats or list(SAMPLE_MODULES):
+        if fmt not in SAMPLE_MODULES:
+            raise ValueError(f"unknown sample format {fmt!r}; known: {', '.join(SAMPLE_MODULES)}")
+        target = base / fmt
+        if clean and target.exists():
+            shutil.rmtree(target)
+        target.mkdir(parents=True, exist_ok=True)
+        module = importlib.import_module(SAMPLE_MODULES[fmt])
+        written.append(module.write(target, seed=seed, size=size))
+    return written
