@@ -35,9 +35,10 @@ def _cmd_samples(args: argparse.Namespace) -> int:
 
 
 def sample_run_paths(directory: str | Path) -> list[Path]:
-    """The runs bundled under ``directory`` (one entry per format folder)."""
-    base = Path(directory)
-    return sorted(p for p in base.iterdir() if not p.name.startswith(".") and p.name != "README.md")
+    """The runs bundled under ``directory``, one per format, from its samples.json index."""
+    from .samples import sample_paths
+
+    return list(sample_paths(directory).values())
 
 
 def _cmd_report_samples(args: argparse.Namespace) -> int:

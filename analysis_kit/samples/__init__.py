@@ -12,8 +12,11 @@ its path. Output is deterministic for a seed; ``size`` scales the number of task
 from __future__ import annotations
 
 import importlib
+import json
 import shutil
 from pathlib import Path
+
+INDEX_NAME = "samples.json"  # format -> path of its run, relative to the samples folder
 
 SAMPLE_MODULES = {
     "tau2_profile": "analysis_kit.samples.tau2_profile",
@@ -48,4 +51,16 @@ def write_samples(directory: str | Path, *, seed: int = 7, size: int = 1, clean:
         target.mkdir(parents=True, exist_ok=True)
         module = importlib.import_module(SAMPLE_MODULES[fmt])
         written.append(module.write(target, seed=seed, size=size))
+    index_file = base / INDEX_NAME
+    index = json.loads(index_file.read_text()) if index_file.exists() else {}
+    for fmt, path in zip(formats or list(SAMPLE_MODULES), written):
+        index[fmt] = Path(path).relative_to(base).as_posix()
+    index_file.write_text(json.dumps(dict(sorted(index.items())), indent=2) + "\n")
     return written
+
+
+def sample_paths(directory: str | Path) -> dict[str, Path]:
+    """The runs written under ``directory`` by :func:`write_samples`, by format."""
+    base = Path(directory)
+    index = json.loads((base / INDEX_NAME).read_text())
+    return {fmt: base / rel for fmt, rel in index.items()}
