@@ -16,6 +16,7 @@ export MPLCONFIGDIR := $(LOCAL)/matplotlib
 export ANALYSIS_KIT_CACHE_DIR ?= $(CURDIR)/.cache/analysis_kit
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 unexport MPLBACKEND
+$(shell mkdir -p $(LOCAL)/config $(LOCAL)/runtime $(LOCAL)/ipython $(LOCAL)/matplotlib)
 
 .PHONY: setup report test test-fast test-slow samples bench clean
 
