@@ -1,0 +1,166 @@
+"""Cost and tokens: by model, agent, task, kind or round; cache hit rate; cost per
+successful task; the agent's own cost against the framework's (user simulator, judge,
+expert). A call without a price is counted in ``unpriced_calls``, never summed as 0."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..model import Run
+from ._util import (CONTAINER_KINDS, FRAMEWORK_AGENTS, FRAMEWORK_KINDS, LLM_KINDS, as_list,
+                    empty_frame, sum_or_na, table, tasks_success)
+
+COST_COLUMNS = ["calls", "priced_calls", "unpriced_calls", "cost_usd", "input_tokens",
+                "output_tokens", "cached_tokens", "cache_hit_rate"]
+_BY_ALIASES = {"model": "name", "task": "task_id", "tool": "name"}
+_NUMBERS = ["cost_usd", "input_tokens", "output_tokens", "cached_tokens"]
+
+
+def _billable(events: pd.DataFrame) -> pd.DataFrame:
+    """Events that are model calls or carry a cost/tokens; container spans (which would
+    count their calls twice) are left out."""
+    carries = events[["cost_usd", "input_tokens", "output_tokens"]].notna().any(axis=1)
+    keep = (events["kind"].isin(LLM_KINDS) | carries) & ~events["kind"].isin(CONTAINER_KINDS)
+    return events[keep]
+
+
+def _cost_rows(data: Run | pd.DataFrame) -> pd.DataFrame:
+    """The rows costs are summed over: a Run's events when they carry any cost or tokens,
+    else its messages, else its tasks; a DataFrame is taken as events."""
+    if not isinstance(data, Run):
+        return _billable(table(data, "events"))
+    events = _billable(data.events)
+    if events[["cost_usd", "input_tokens", "output_tokens"]].notna().any().any():
+        return events
+    for name in ("messages", "tasks"):
+        frame = getattr(data, name)
+        if frame[["cost_usd", "input_tokens", "output_tokens"]].notna().any().any():
+            if name == "messages":  # only messages a model wrote are calls
+                frame = frame[frame["role"].isin(["assistant", "user"]) &
+                              frame[["cost_usd", "input_tokens", "output_tokens"]].notna().any(axis=1)]
+            return frame
+    return events
+
+
+def _aggregate(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    rows = rows.copy()
+    for col in _NUMBERS:
+        if col not in rows.columns:
+            rows[col] = np.nan
+        rows[col] = pd.to_numeric(rows[col], errors="coerce").astype("float64")
+    rows["_priced"] = rows["cost_usd"].notna()
+    if keys:
+        grouped = rows.groupby(keys, dropna=False, sort=True)
+    else:
+        grouped = rows.groupby(np.zeros(len(rows), dtype=int))
+    out = grouped.agg(calls=("_priced", "size"), priced_calls=("_priced", "sum"))
+    for col in _NUMBERS:
+        out[col] = grouped[col].sum(min_count=1)  # NA, not 0, for a group with no value
+    out["unpriced_calls"] = out["calls"] - out["priced_calls"]
+    out["cache_hit_rate"] = out["cached_tokens"] / out["input_tokens"].where(out["input_tokens"] > 0)
+    out = out.reset_index(drop=not keys)
+    return out[keys + COST_COLUMNS]
+
+
+def cost_by(events_or_run: Run | pd.DataFrame, by: str | Sequence[str] = "name") -> pd.DataFrame:
+    """Calls, priced and unpriced calls, cost (NA for a group with no priced call), tokens
+    and cache hit rate (cached / input tokens) per group of ``by``: ``name``/``model``,
+    ``agent``, ``task_id``/``task``, ``kind``, ``round`` or a list. Given a Run whose events
+    carry no cost or tokens, its messages or tasks are used.
+
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"kind": ["llm_call"] * 3, "name": ["m", "m", "n"],
+    ...                    "cost_usd": [0.5, None, None], "input_tokens": [100, 50, 10],
+    ...                    "cached_tokens": [50, 25, None]})
+    >>> cost_by(ev)[["name", "unpriced_calls", "cost_usd", "cache_hit_rate"]].values.tolist()
+    [['m', 1, 0.5, 0.5], ['n', 1, nan, nan]]
+    """
+    keys = [_BY_ALIASES.get(k, k) for k in as_list(by)]
+    rows = _cost_rows(events_or_run)
+    for key in keys:
+        if key not in rows.columns:
+            rows = rows.assign(**{key: pd.NA})
+    if rows.empty:
+        return empty_frame(as_list(by) + COST_COLUMNS)
+    out = _aggregate(rows, keys)
+    return out.rename(columns={v: k for k, v in zip(as_list(by), keys)})
+
+
+def _task_costs(run: Run) -> pd.Series:
+    """Cost per task attempt: the tasks table's, else the events' or messages' summed."""
+    tasks = run.tasks
+    if tasks["cost_usd"].notna().any():
+        return tasks["cost_usd"]
+    rows = _cost_rows(run)
+    if rows.empty or "task_id" not in rows.columns:
+        return pd.Series(np.nan, index=tasks.index)
+    keys = [k for k in ("run_id", "task_id", "trial") if rows[k].notna().any() and tasks[k].notna().any()]
+    if "task_id" not in keys:
+        return pd.Series(np.nan, index=tasks.index)
+    summed = rows.groupby(keys, dropna=False)["cost_usd"].sum(min_count=1)
+    return pd.Series(summed.reindex(pd.MultiIndex.from_frame(tasks[keys]) if len(keys) > 1
+                                    else pd.Index(tasks[keys[0]])).to_numpy(), index=tasks.index)
+
+
+def cost_per_success(run: Run) -> pd.DataFrame:
+    """Per run: total cost, successes, total cost / successes (what one solved task cost),
+    the mean cost of the successful tasks themselves, and how many tasks had no price.
+
+    >>> import pandas as pd
+    >>> run = Run(meta={"run_id": "r"}, tasks=pd.DataFrame({"task_id": ["a", "b", "c"],
+    ...     "success": [True, False, True], "cost_usd": [1.0, 2.0, 3.0]}))
+    >>> row = cost_per_success(run).iloc[0]
+    >>> float(row["cost_usd"]), int(row["successes"]), float(row["cost_per_success"])
+    (6.0, 2, 3.0)
+    """
+    columns = ["run_id", "cost_usd", "tasks", "successes", "cost_per_success",
+               "mean_cost_successful_task", "unpriced_tasks"]
+    tasks = run.tasks.assign(_cost=_task_costs(run), _ok=tasks_success(run.tasks).fillna(False))
+    if tasks.empty:
+        return empty_frame(columns)
+    rows = []
+    for rid, part in tasks.groupby("run_id", sort=False):
+        total = sum_or_na(part["_cost"])
+        wins = int(part["_ok"].sum())
+        rows.append({
+            "run_id": rid, "cost_usd": total, "tasks": len(part), "successes": wins,
+            "cost_per_success": total / wins if wins else np.nan,
+            "mean_cost_successful_task": float(part.loc[part["_ok"].astype(bool), "_cost"].mean()) if wins else np.nan,
+            "unpriced_tasks": int(part["_cost"].isna().sum()),
+        })
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _side(rows: pd.DataFrame) -> pd.Series:
+    """"framework" for user simulator, judge/evaluator and expert calls, else "agent"."""
+    framework = pd.Series(False, index=rows.index)
+    if "kind" in rows.columns:
+        framework |= rows["kind"].isin(FRAMEWORK_KINDS).fillna(False).astype(bool)
+    if "agent" in rows.columns:
+        framework |= rows["agent"].isin(FRAMEWORK_AGENTS).fillna(False).astype(bool)
+    if "role" in rows.columns and "kind" not in rows.columns:
+        framework |= (rows["role"] == "user").fillna(False).astype(bool)  # tau2: the user simulator's messages
+    return framework.map({True: "framework", False: "agent"})
+
+
+def agent_vs_framework(run: Run | pd.DataFrame) -> pd.DataFrame:
+    """The agent's own cost and tokens against the framework's (kinds user_sim, evaluator,
+    expert_call; agents user_simulator, evaluator, judge, expert), with each side's share
+    of the priced cost.
+
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"kind": ["llm_call", "user_sim", "evaluator"],
+    ...                    "cost_usd": [3.0, 1.0, None]})
+    >>> agent_vs_framework(ev)[["side", "cost_usd", "unpriced_calls", "cost_share"]].values.tolist()
+    [['agent', 3.0, 0, 0.75], ['framework', 1.0, 1, 0.25]]
+    """
+    rows = _cost_rows(run)
+    if rows.empty:
+        return empty_frame(["side"] + COST_COLUMNS + ["cost_share"])
+    out = _aggregate(rows.assign(side=_side(rows)), ["side"])
+    total = sum_or_na(out["cost_usd"])
+    out["cost_share"] = out["cost_usd"] / total if total else np.nan
+    return out
