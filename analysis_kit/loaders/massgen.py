@@ -273,7 +273,8 @@ def _read_json(file: Path, problems: Problems, salvage: tuple[str, ...] = ()) ->
     except json.JSONDecodeError as exc:
         lines = text.splitlines()
         raw = lines[exc.lineno - 1] if 0 < exc.lineno <= len(lines) else ""
-        truncated = exc.pos >= len(text.rstrip()) - 1
+        # A string that never closes runs to the end of the file: that is a cut, too.
+        truncated = exc.pos >= len(text.rstrip()) - 1 or exc.msg.startswith("Unterminated string")
         recovered = {key: _salvage_array(text, key) for key in salvage}
         kept = sum(len(v) for v in recovered.values())
         reason = f"invalid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})"
