@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ..model import Run
-from ._util import (LLM_KINDS, as_list, bootstrap_ci, duration_ms, empty_frame, sum_or_na,
-                    table, tasks_success)
+from ._util import (LLM_KINDS, as_list, bootstrap_ci, duration_ms, empty_frame, seconds, spans,
+                    sum_or_na, table, tasks_success)
 
 
 def _known_counts(run: Run) -> tuple[int, int | float, int]:
@@ -54,10 +54,11 @@ def totals(run: Run) -> dict[str, Any]:
     if started is not None and ended is not None and not pd.isna(started) and not pd.isna(ended):
         wall = (pd.Timestamp(ended) - pd.Timestamp(started)).total_seconds()
     else:
-        starts = pd.concat([tasks["start"], events["start"]]).dropna()
-        ends = pd.concat([tasks["end"], events["end"]]).dropna()
-        if len(starts) and len(ends):
-            wall = (ends.max() - starts.min()).total_seconds()
+        ev = spans(events)
+        starts = np.concatenate([seconds(tasks["start"]), ev["t0"].to_numpy(dtype="float64")])
+        ends = np.concatenate([seconds(tasks["end"]), ev["t1"].to_numpy(dtype="float64")])
+        if np.isfinite(starts).any() and np.isfinite(ends).any():
+            wall = float(np.nanmax(ends) - np.nanmin(starts))
     source = tasks if tasks["cost_usd"].notna().any() or tasks["input_tokens"].notna().any() else events
     calls = events[events["kind"].isin(LLM_KINDS)]
     return {

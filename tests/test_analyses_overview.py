@@ -1,0 +1,88 @@
+"""Overview analyses on hand-built tables: totals, outcomes, pass^k (tau2's formula)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis_kit.analyses import outcomes, pass_hat_k, totals
+from analysis_kit.model import Run, conform
+
+T0 = pd.Timestamp("2025-01-01", tz="UTC")
+
+
+def tasks(rows):
+    return conform(pd.DataFrame(rows), "tasks")
+
+
+def test_pass_hat_k_three_trials_two_successes():
+    t = tasks({"task_id": ["a"] * 3, "trial": [0, 1, 2], "success": [True, True, False]})
+    out = pass_hat_k(t, n_boot=0)
+    assert out["k"].tolist() == [1, 2, 3]
+    assert out["pass_hat_k"].tolist() == pytest.approx([2 / 3, 1 / 3, 0.0])
+    assert out["tasks"].tolist() == [1, 1, 1]
+
+
+def test_pass_hat_k_excludes_tasks_with_fewer_trials_and_averages():
+    # a: 4 trials, 3 successes; b: 2 trials, 2 successes; c: 1 trial, failed
+    t = tasks({"task_id": list("aaaabbc"), "trial": [0, 1, 2, 3, 0, 1, 0],
+               "success": [True, True, True, False, True, True, False]})
+    out = pass_hat_k(t, n_boot=200, seed=1).set_index("k")
+    assert out.loc[1, "pass_hat_k"] == pytest.approx((3 / 4 + 1 + 0) / 3)
+    assert out.loc[2, "pass_hat_k"] == pytest.approx((3 / 6 + 1) / 2)  # c excluded
+    assert out.loc[3, "pass_hat_k"] == pytest.approx(1 / 4)  # C(3,3)/C(4,3); only a
+    assert out.loc[4, "pass_hat_k"] == 0.0
+    assert out["tasks"].tolist() == [3, 2, 1, 1]
+    # with one task the bootstrap has nothing to vary
+    assert out.loc[3, "ci_low"] == out.loc[3, "ci_high"] == pytest.approx(0.25)
+    # the interval brackets the estimate and lies in [0, 1]
+    assert out.loc[1, "ci_low"] <= out.loc[1, "pass_hat_k"] <= out.loc[1, "ci_high"]
+    assert out.loc[1, "ci_low"] >= 0.0 and out.loc[1, "ci_high"] <= 1.0
+    assert out.loc[1, "ci_low"] < out.loc[1, "ci_high"]
+
+
+def test_pass_hat_k_uses_reward_when_success_missing_and_is_seeded():
+    t = tasks({"task_id": list("aabb"), "reward": [1.0, 0.0, 1.0, 1.0]})
+    out = pass_hat_k(t, n_boot=100, seed=3)
+    assert out["pass_hat_k"].tolist() == pytest.approx([0.75, 0.5])
+    again = pass_hat_k(t, n_boot=100, seed=3)
+    pd.testing.assert_frame_equal(out, again)
+
+
+def test_pass_hat_k_empty():
+    out = pass_hat_k(conform(None, "tasks"))
+    assert out.empty and list(out.columns) == ["k", "pass_hat_k", "ci_low", "ci_high", "tasks"]
+
+
+def test_outcomes_counts_and_shares_with_na():
+    t = tasks({"termination_reason": ["user_stop", "max_steps", "user_stop", None]})
+    out = outcomes(t, by="termination_reason")
+    assert out["termination_reason"].tolist()[:2] == ["user_stop", "max_steps"]
+    assert out["count"].tolist() == [2, 1, 1]
+    assert out["share"].tolist() == [0.5, 0.25, 0.25]
+    assert out["termination_reason"].isna().sum() == 1
+
+
+def test_outcomes_adds_unlisted_passes_from_meta():
+    run = Run(meta={"run_id": "c", "tasks_total": 10, "tasks_passed": 7},
+              tasks=pd.DataFrame({"task_id": list("xyz"), "status": ["failure"] * 3, "success": [False] * 3}))
+    out = outcomes(run).set_index("status")["count"]
+    assert out.to_dict() == {"success": 7, "failure": 3}
+
+
+def test_totals_na_cost_and_meta_counts():
+    events = pd.DataFrame({"kind": ["llm_call", "llm_call", "tool_call"], "task_id": ["a"] * 3,
+                           "start": [T0, T0 + pd.Timedelta(seconds=5), T0 + pd.Timedelta(seconds=2)],
+                           "duration_ms": [1000.0, 2000.0, 500.0], "input_tokens": [10, None, None]})
+    run = Run(meta={"run_id": "r", "tasks_total": 4, "tasks_passed": 1}, events=events)
+    out = totals(run)
+    assert out["tasks"] == 4 and out["successes"] == 1 and out["pass_rate"] == 0.25
+    assert out["wall_s"] == 7.0
+    assert np.isnan(out["cost_usd"])  # no price anywhere: NA, not 0
+    assert out["input_tokens"] == 10
+    assert out["unpriced_calls"] == 2 and out["llm_calls"] == 2 and out["tool_calls"] == 1
+    assert out["llm_time_s"] == 3.0
+
+
+def test_totals_empty_run():
+    out = totals(Run(meta={"run_id": "e"}))
+    assert out["tasks"] == 0 and np.isnan(out["pass_rate"]) and np.isnan(out["wall_s"])
