@@ -80,6 +80,9 @@ def test_real_run_timestamps_and_task(real_run):
     assert task.duration_s == pytest.approx(1761430650.8234782 - 1761429313.2508476)
     assert pd.isna(task.cost_usd)  # no metrics in the older layout: unpriced, not free
     assert (ev.kind == "restart").sum() == 7 and (ev.kind == "coordination").sum() == 274
+    # session-wide events (no agent) keep their round in attrs, not in the agent round column
+    session = ev[ev.agent.isna() & (ev.kind == "coordination")]
+    assert len(session) == 173 and session["round"].isna().all()  # 169 iteration_start + 2 + 2
 
 
 def test_real_run_derived_status_and_messages(real_run):
@@ -230,6 +233,7 @@ def test_sample_attempt_and_turn_options(sample_dir):
     # pointing at an attempt directory loads just that attempt
     direct = ak.load(sample_dir / "turn_1" / "attempt_1")
     assert direct.meta["attempt"] == 1 and (direct.events.kind == "answer").sum() == 1
+    assert direct.run_id == f"{sample_dir.name}/turn_1/attempt_1"
 
 
 def test_sample_size_scales_rounds(tmp_path):

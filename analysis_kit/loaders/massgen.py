@@ -157,9 +157,10 @@ def load(path: Path, *, strict: bool = False, turn: int | None = None,
     root = _log_root(path)
     base, meta, layout = _pick_attempt(root, turn, attempt, problems)
     loader = _Loader(root, base, problems)
-    run_id = root.name
+    log_name = root.parent.parent.name if ATTEMPT_RE.match(root.name) else root.name
+    run_id = log_name
     if meta.get("turn") is not None:
-        run_id = f"{root.name}/turn_{meta['turn']}/attempt_{meta['attempt']}"
+        run_id = f"{log_name}/turn_{meta['turn']}/attempt_{meta['attempt']}"
     return loader.run(run_id=run_id, layout=layout, extra=meta)
 
 
@@ -535,9 +536,11 @@ class _Loader:
             if ts is None and ev.get("timestamp") is not None:
                 self.problems.add(f, None, f"unreadable timestamp in {etype} event",
                                   json.dumps(ev, default=str)[:200])
-            row = {"agent": ev.get("agent_id"), "round": _num(ctx.get("round")),
+            agent = ev.get("agent_id")
+            # The round column is an agent's round; session-wide events keep theirs in attrs.
+            row = {"agent": agent, "round": _num(ctx.get("round")) if agent else None,
                    "start": ts, "end": ts, "event_type": etype}
-            extras = {k: v for k, v in ctx.items() if k != "round"}
+            extras = {k: v for k, v in ctx.items() if k != "round" or not agent}
             if ev.get("details") is not None:
                 extras["details"] = ev.get("details")
             if etype in ANSWER_TYPES:
@@ -569,8 +572,7 @@ class _Loader:
         for agent, files in files_by_agent.items():
             evs = sorted(events_by_agent.get(agent, []), key=lambda r: (r["start"] is None, r["start"] or 0))
             for k, s in enumerate(files):
-                rel = s["path"].relative_to(self.root).as_posix() if s["path"].is_relative_to(self.root) else ""
-                label = mapping.get(rel) or mapping.get(s["path"].relative_to(self.base).as_posix() if s["path"].is_relative_to(self.base) else "")
+                label = mapping.get(_relative(s["path"], self.root)) or mapping.get(_relative(s["path"], self.base))
                 if label is None and k < len(evs):
                     label = evs[k].get("label")
                 if label is None:
@@ -790,10 +792,7 @@ class _Loader:
         meta = self._meta(run_id, layout, question, winner, vote_counts, agent_status, events,
                           extra or {}, final_text)
         tasks = [self._task(task_id, winner, agent_status, events)]
-        failures = [{"task_id": a["agent"], "category": "timeout" if a["timeouts"] or _is_timeout(a["status"], a["error"]) else "agent_error",
-                     "error": a["error"] or a["status"], "step": "coordination"}
-                    for a in agent_status
-                    if a["error"] or a["timeouts"] or str(a["status"] or "").lower() in ("error", "timeout")]
+        failures = _failures(agent_status)
         event_rows = []
         for e in events:
             row = {k: v for k, v in e.items() if k not in ("text", "extras", "label", "voted_for",
@@ -801,8 +800,6 @@ class _Loader:
             row["task_id"] = task_id
             row["attrs"] = to_json_text(e.get("attrs")) if e.get("attrs") else None
             event_rows.append(row)
-        for row in (failures):
-            row["trial"] = 1
         return Run(meta=meta, tasks=pd.DataFrame(tasks), events=pd.DataFrame(event_rows),
                    messages=pd.DataFrame([dict(m, task_id=task_id, trial=1) for m in messages]),
                    failures=pd.DataFrame(failures), problems=self.problems.frame())
@@ -964,6 +961,22 @@ class _Loader:
                 "turn": None, "attempt": None, "available_turns": [], "available_attempts": []}
         meta.update(extra)
         return meta
+
+
+def _failures(agent_status: list[dict]) -> list[dict]:
+    """One failure per agent that errored or timed out (task_id is the agent)."""
+    rows = []
+    for a in agent_status:
+        timed_out = bool(a["timeouts"]) or _is_timeout(a["status"], a["error"])
+        if a["error"] or timed_out or str(a["status"] or "").lower() == "error":
+            rows.append({"task_id": a["agent"], "trial": 1, "step": "coordination",
+                         "category": "timeout" if timed_out else "agent_error",
+                         "error": a["error"] or a["status"]})
+    return rows
+
+
+def _relative(path: Path, folder: Path) -> str:
+    return path.relative_to(folder).as_posix() if path.is_relative_to(folder) else path.as_posix()
 
 
 def _derived_rounds(coord: list[dict]) -> list[dict]:
