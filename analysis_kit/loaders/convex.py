@@ -27,6 +27,7 @@ A directory loads every such file under it as one run each, in date order.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -42,7 +43,6 @@ FORMAT = "convex"
 BENCHMARK = "convex-evals"
 STEPS = ("filesystem", "install", "deploy", "tsc", "eslint", "tests")
 SNIFF_BYTES = 64 * 1024
-MAX_FILES = 5000  # a directory with more candidate files than this is not a report tree
 
 # The runner's words for a failed step ("convex dev fail", "bun install fail", ...).
 STEP_ALIASES = {
@@ -118,8 +118,6 @@ def _candidate_files(directory: Path) -> list[Path]:
     for path in sorted(directory.rglob("*")):
         if path.is_file() and path.suffix.lower() in (".md", ".markdown", ".json"):
             found.append(path)
-            if len(found) > MAX_FILES:
-                break
     return found
 
 
@@ -136,7 +134,7 @@ def sniff(path: Path) -> bool:
         if path.is_dir():
             # A report tree is reports/{provider}/{model}/*.md: look at most three levels down.
             for pattern in ("*", "*/*", "*/*/*", "reports/*/*/*"):
-                for candidate in sorted(path.glob(pattern))[:200]:
+                for candidate in itertools.islice(path.glob(pattern), 200):
                     if candidate.is_file() and _sniff_file(candidate):
                         return True
         return False
@@ -272,6 +270,7 @@ class _Failure:
     classification: str | None = None
     classification_note: str | None = None
     reasoning: str | None = None
+    detailed: bool = False  # a details section already met this table row
 
     @property
     def task_id(self) -> str | None:
@@ -442,9 +441,9 @@ class _ReportParser:
             self.by_task[key] = failure
             self.report.failures.append(failure)
             return
-        if table_tasks is None or key not in table_tasks or getattr(known, "_detailed", False):
+        if table_tasks is None or key not in table_tasks or known.detailed:
             self.problems.add(self.path, failure.line, f"eval {key} is listed twice; the first entry is kept", raw)
-        known._detailed = True  # type: ignore[attr-defined]  # the details section met the table row
+        known.detailed = True
         known.fill_from(failure)
 
     # Per-failure sections: a heading naming an eval, then fields.
@@ -671,7 +670,7 @@ def _load_report(path: Path, problems: Problems) -> Run | None:
 
 # ---------------------------------------------------------------------------- JSON inputs
 
-def _read_json(path: Path, problems: Problems) -> Any:
+def _read_json(path: Path, problems: Problems) -> tuple[Any, str]:
     text = _read_text(path, problems)
     if not text.strip():
         raise LoadError("empty file: expected a convex-evals JSON document", file=str(path), line=1)
