@@ -209,6 +209,8 @@ class Run:
                 successes = int(tasks["success"].fillna(False).sum())
             known = tasks["success"].notna().sum() if meta.get("tasks_passed") is None else n_tasks
             pass_rate = successes / known if known else np.nan
+            if meta.get("tasks_partial") and meta.get("tasks_passed") is None:
+                pass_rate = np.nan  # the tasks table lists only failures: the rate is unknown
             started, ended = meta.get("started"), meta.get("ended")
             duration = np.nan
             if started is not None and ended is not None and not pd.isna(started) and not pd.isna(ended):

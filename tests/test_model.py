@@ -86,3 +86,9 @@ def test_missing_path_is_a_load_error(tmp_path):
 def test_unknown_format_name():
     with pytest.raises(ak.LoadError, match="unknown format"):
         ak.load(".", format="nonsense")
+
+
+def test_summary_pass_rate_unknown_when_tasks_are_partial_without_totals():
+    run = _run("r1", [False, False], [None, None])
+    run.meta["tasks_partial"] = True
+    assert np.isnan(run.summary().iloc[0]["pass_rate"])
