@@ -56,6 +56,7 @@ become NA plus a problem row; a broken ``simulations/<id>.json`` is a problem ro
 from __future__ import annotations
 
 import bisect
+import gc
 import json
 import re
 from pathlib import Path
@@ -85,6 +86,8 @@ CHECKS = (
 ROLE_AGENT = {"assistant": "agent", "user": "user", "tool": "tool", "system": "system"}
 _WS = re.compile(r"[ \t\n\r]*")
 _NUM = (int, float)
+_STRING = pd.StringDtype("python")  # faster to build from Python str than the pyarrow one
+_ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode  # dumps() with options builds one per call
 
 
 # --------------------------------------------------------------------------- detection
@@ -582,7 +585,7 @@ class _Builder:
                              '{"requestor": "user"}' if by_user else '{"requestor": "assistant"}',
                              sim_id, task_id, trial)
             pending[call_id] = (row, name if type(name) is str else None)
-        return json.dumps(out, ensure_ascii=False, default=str) if out else None
+        return _ENCODE(out) if out else None
 
     def event(self, agent: str, kind: str, name: str | None, start: int, end: int, in_tok: Any,
               out_tok: Any, cost: Any, error: str | None, attrs: str | None, sim_id: str | None,
@@ -689,7 +692,7 @@ def _frame(cols: dict[str, list], times: pd.api.extensions.ExtensionArray, *, ti
         elif col in bool_cols:
             out[col] = pd.Series(pd.array(values, dtype="boolean"))
         else:
-            out[col] = pd.Series(values, dtype="string")
+            out[col] = pd.Series(values, dtype=_STRING)
     return pd.DataFrame(out)
 
 
@@ -763,7 +766,18 @@ def load(path: Path, *, strict: bool = False) -> Run:
     >>> run = load(Path("airline_grok-3-mini_10sims.json"))                 # doctest: +SKIP
     >>> run.tasks[["task_id", "trial", "reward", "success"]].head()         # doctest: +SKIP
     """
-    path = Path(path)
+    # The cyclic GC would rescan the freshly parsed JSON tree over and over while millions
+    # of small objects are made; nothing here creates cycles, so pause it for the load.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _load(Path(path), strict)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _load(path: Path, strict: bool) -> Run:
     problems = Problems(strict)
     results_file, sims_dir = _layout(path)
     if results_file is not None and results_file.exists():
@@ -794,12 +808,16 @@ def load(path: Path, *, strict: bool = False) -> Run:
         _check_index(doc.get("simulation_index"), builder, source, problems)
 
     tables = builder.frames(path)
+    run_id = path.stem if path.is_file() else path.name
+    for frame in tables.values():
+        if frame is not None:  # typed here so Run() need not fill it value by value
+            frame.insert(0, "run_id", pd.Series(run_id, index=frame.index, dtype=_STRING))
     tasks_defined = doc.get("tasks")
     if tasks_defined is not None and type(tasks_defined) is not list:
         problems.add(source.path, source.line_at(source.find('"tasks"')),
                      f"tasks should be a list, got {type(tasks_defined).__name__}", _short_repr(tasks_defined))
         tasks_defined = None
-    meta = _meta(path, doc, info, domain, agent_model, user_model, tables["tasks"],
+    meta = _meta(path, run_id, doc, info, domain, agent_model, user_model, tables["tasks"],
                  tasks_defined, "dir" if sims_dir is not None else "json")
     return Run(meta=meta, problems=problems.frame(), **tables)
 
@@ -856,7 +874,7 @@ def _str(value: Any) -> str | None:
     return value if type(value) is str else None
 
 
-def _meta(path: Path, doc: dict, info: dict, domain: str | None, agent_model: str | None,
+def _meta(path: Path, run_id: str, doc: dict, info: dict, domain: str | None, agent_model: str | None,
           user_model: str | None, tasks: pd.DataFrame, tasks_defined: list | None,
           layout: str) -> dict:
     models = [m for m in dict.fromkeys((agent_model, user_model)) if m]
@@ -866,7 +884,7 @@ def _meta(path: Path, doc: dict, info: dict, domain: str | None, agent_model: st
         started = pd.to_datetime(doc["timestamp"], utc=True, errors="coerce")
     num_trials = info.get("num_trials")
     return {
-        "run_id": path.stem if path.is_file() else path.name,
+        "run_id": run_id,
         "source_format": FORMAT,
         "path": str(path),
         "benchmark": "tau2",
