@@ -1,0 +1,341 @@
+"""Task explorer: pick a task (searchable, sortable) and see why it ended, its Gantt
+timeline, its events and its transcript (escaped, long contents folded)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import analyses as an
+from .. import plots, safe
+from ..analyses._util import tasks_success
+from ..model import Run
+from ._common import (StaticView, TaskIndex, figure_data, html_data, label_text, new_figure,
+                      object_data, render)
+
+SORTS = [("duration (longest first)", "duration"), ("cost (highest first)", "cost"),
+         ("outcome (failures first)", "outcome"), ("task id", "task_id")]
+# Failures first: the tasks a reader opens this explorer for.
+OUTCOME_RANK = {"failure": 0, "error": 1, "timeout": 2, "running": 3, "unknown": 4, "success": 5}
+EVENT_COLUMNS = ["offset_s", "kind", "name", "agent", "thread", "duration_ms", "error"]
+FOLD_CHARS = 1500  # characters of a message shown before folding
+DETAIL_CHARS = 20_000  # most characters of one message ever put on the page
+
+
+def single_run(run: Run, run_id: str | None = None) -> Run:
+    """One run out of a ``load_runs`` result (the first unless ``run_id`` says)."""
+    if len(run.run_ids) <= 1:
+        return run
+    return run.select(run_id or run.run_ids[0])
+
+
+def task_list(run: Run, index: TaskIndex | None = None) -> pd.DataFrame:
+    """One row per task attempt: task_id, trial, outcome, termination_reason, error,
+    duration_s, cost_usd. Tasks seen only in events or messages are added (outcome
+    "unknown"); a missing duration comes from the task's event span.
+
+    >>> task_list(Run(tasks=pd.DataFrame({"task_id": ["a"], "success": [False]})))["outcome"].tolist()
+    ['failure']
+    """
+    t = run.tasks
+    success = tasks_success(t)
+    outcome = t["status"].astype("string").str.lower()
+    outcome = outcome.fillna(success.map({True: "success", False: "failure"}).astype("string"))
+    frame = pd.DataFrame({
+        "task_id": t["task_id"].astype("string"), "trial": t["trial"],
+        "outcome": outcome.fillna("unknown"), "termination_reason": t["termination_reason"],
+        "error": t["error"], "duration_s": t["duration_s"], "cost_usd": t["cost_usd"],
+    })
+    index = index or TaskIndex(run)
+    seen = set(frame["task_id"].dropna())
+    extra = [tid for tid in index.task_ids() if tid not in seen]
+    if extra:
+        frame = pd.concat([frame, pd.DataFrame({"task_id": pd.array(extra, dtype="string"),
+                                                "outcome": "unknown"})], ignore_index=True)
+    frame = frame[frame["task_id"].notna()].reset_index(drop=True)
+    missing = frame["duration_s"].isna()
+    if missing.any() and run.events["start"].notna().any():
+        span = _event_spans(run.events)
+        frame.loc[missing, "duration_s"] = frame.loc[missing, "task_id"].map(span).astype("float64")
+    return frame
+
+
+def _event_spans(events: pd.DataFrame) -> pd.Series:
+    """Seconds from each task's first event start to its last event end."""
+    start = events["start"].fillna(events["end"])
+    end = events["end"].fillna(events["start"])
+    g = pd.DataFrame({"task_id": events["task_id"], "start": start, "end": end}).groupby("task_id")
+    return (g["end"].max() - g["start"].min()).dt.total_seconds()
+
+
+def _sorted_task_ids(tasks: pd.DataFrame, sort: str) -> list[str]:
+    """Task ids (one per task, trials merged) in the order ``sort`` asks for."""
+    if tasks.empty:
+        return []
+    per_task = tasks.groupby("task_id", sort=True).agg(
+        duration=("duration_s", "max"), cost=("cost_usd", lambda s: s.sum(min_count=1)),
+        outcome=("outcome", lambda s: min(OUTCOME_RANK.get(str(v), 4) for v in s)))
+    per_task = per_task.reset_index()
+    if sort == "duration":
+        per_task = per_task.sort_values(["duration", "task_id"], ascending=[False, True], na_position="last")
+    elif sort == "cost":
+        per_task = per_task.sort_values(["cost", "task_id"], ascending=[False, True], na_position="last")
+    elif sort == "outcome":
+        per_task = per_task.sort_values(["outcome", "task_id"], kind="stable")
+    return per_task["task_id"].astype(str).tolist()
+
+
+class TaskExplorer:
+    """One task in detail.
+
+    Controls: ``.search`` (Text: keeps task ids containing it), ``.sort`` (Dropdown:
+    duration, cost, outcome, task_id), ``.task`` (Dropdown of task ids), ``.trial``.
+    Outputs: ``.header_out`` (outcome, termination/failure reason), ``.gantt_out``,
+    ``.events_out``, ``.transcript_out``. State: ``.tasks`` (all attempts),
+    ``.rows`` (the task ids listed, in order), ``.current_task``, ``.current_trial``,
+    ``.current_events``, ``.current_transcript``, ``.header_text``, ``.transcript_html``,
+    ``.figure``.
+
+    >>> ex = TaskExplorer(run); ex.sort.value = "outcome"; ex.current_task   # doctest: +SKIP
+    """
+
+    def __init__(self, run: Run, *, run_id: str | None = None, index: TaskIndex | None = None,
+                 sort: str = "duration", fold_chars: int = FOLD_CHARS):
+        import ipywidgets as w
+
+        self.run = single_run(run, run_id)
+        self.index = index if index is not None and index.run is self.run else TaskIndex(self.run)
+        self.fold_chars = fold_chars
+        self.tasks = task_list(self.run, self.index)
+        self._quiet = False
+        self.search = w.Text(value="", placeholder="filter task ids", description="search",
+                             continuous_update=True)
+        self.sort = w.Dropdown(options=SORTS, value=sort, description="sort by")
+        self.task = w.Dropdown(options=[], description="task", layout=w.Layout(width="60%"))
+        self.trial = w.Dropdown(options=[], description="trial")
+        self.header_out, self.gantt_out = w.Output(), w.Output()
+        self.events_out, self.transcript_out = w.Output(), w.Output()
+        self.current_task: str | None = None
+        self.current_trial: int | None = None
+        self.current_events = pd.DataFrame()
+        self.current_transcript = pd.DataFrame()
+        self.header_text, self.transcript_html = "", ""
+        self.figure = new_figure(8, 3.0)
+        self.search.observe(self._on_list, names="value")
+        self.sort.observe(self._on_list, names="value")
+        self.task.observe(self._on_task, names="value")
+        self.trial.observe(self._on_trial, names="value")
+        self._on_list()
+        self.widget = w.VBox([
+            w.HBox([self.search, self.sort]), w.HBox([self.task, self.trial]),
+            self.header_out, self.gantt_out, self.events_out, self.transcript_out,
+        ])
+
+    # --- the task list ----------------------------------------------------------------------
+
+    def _on_list(self, change: Any = None) -> None:
+        ids = _sorted_task_ids(self.tasks, self.sort.value)
+        needle = self.search.value.strip().lower()
+        if needle:
+            ids = [t for t in ids if needle in t.lower()]
+        self.rows = ids
+        keep = self.current_task if self.current_task in ids else (ids[0] if ids else None)
+        self._quiet = True
+        try:
+            self.task.options = [(self._label(t), t) for t in ids]
+            self.task.value = keep
+        finally:
+            self._quiet = False
+        if keep != self.current_task or change is None:
+            self._set_trials(keep)
+            self._show()
+
+    def _label(self, task_id: str) -> str:
+        rows = self.tasks[self.tasks["task_id"] == task_id]
+        outcome = ",".join(sorted(set(rows["outcome"].astype(str))))
+        dur = rows["duration_s"].max()
+        cost = rows["cost_usd"].sum(min_count=1)
+        parts = [label_text(task_id, 50), outcome]
+        if pd.notna(dur):
+            parts.append(f"{dur:,.1f} s")
+        if pd.notna(cost):
+            parts.append(f"${cost:,.4f}")
+        return "  ·  ".join(parts)
+
+    def _set_trials(self, task_id: str | None) -> None:
+        trials = self.tasks.loc[self.tasks["task_id"] == task_id, "trial"].dropna()
+        values = sorted({int(v) for v in trials})
+        self._quiet = True
+        try:
+            self.trial.options = [(f"trial {v}", v) for v in values] or [("-", None)]
+            self.trial.value = values[0] if values else None
+        finally:
+            self._quiet = False
+
+    def _on_task(self, change: Any = None) -> None:
+        if self._quiet:
+            return
+        self._set_trials(self.task.value)
+        self._show()
+
+    def _on_trial(self, change: Any = None) -> None:
+        if not self._quiet:
+            self._show()
+
+    def show_task(self, task_id: str, trial: int | None = None) -> None:
+        """Open ``task_id`` (and ``trial``), clearing the search if it hides the task."""
+        if task_id not in self.rows:
+            self.search.value = ""
+        if task_id not in self.rows:
+            raise KeyError(f"no task {task_id!r} in this run")
+        self.task.value = task_id
+        if trial is not None and trial in [v for _, v in self.trial.options]:
+            self.trial.value = trial
+
+    # --- the task shown -----------------------------------------------------------------------
+
+    def _show(self) -> None:
+        self.current_task, self.current_trial = self.task.value, self.trial.value
+        if self.current_task is None:
+            self.header_text = "no task matches"
+            for out in (self.gantt_out, self.events_out, self.transcript_out):
+                render(out)
+            render(self.header_out, object_data(safe.note(self.header_text)))
+            return
+        task_id, trial = self.current_task, self.current_trial
+        events = self.index.events(task_id, trial)
+        self.header_text = task_header(self.run, task_id, trial)
+        render(self.header_out, html_data(f'<div class="ak-task-header"><strong>'
+                                          f'{safe.escape_html(self.header_text)}</strong></div>',
+                                          self.header_text))
+        self.figure.clear()
+        plots.gantt(events, task_id=task_id, trial=trial, ax=self.figure.add_subplot())
+        render(self.gantt_out, figure_data(self.figure))
+        self.current_events = an.task_timeline(events)
+        render(self.events_out, object_data(safe.show(
+            self.current_events[EVENT_COLUMNS], caption=f"events ({len(self.current_events)})",
+            max_rows=100)))
+        self.current_transcript = an.transcript(self.index.messages(task_id, trial), task_id, trial)
+        self.transcript_html = transcript_html(self.current_transcript, fold_chars=self.fold_chars)
+        render(self.transcript_out, html_data(self.transcript_html, _transcript_text(self.current_transcript)))
+
+    def static_view(self) -> StaticView:
+        """The task shown, as a plain figure and tables (for markdown export)."""
+        return task_static(self.run, self.current_task, self.current_trial)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def task_header(run: Run, task_id: str, trial: int | None = None) -> str:
+    """One line on how the task attempt ended: outcome, reward, termination reason, error,
+    and its failures (step, category, classification). Plain text, not yet escaped.
+
+    >>> run = Run(tasks=pd.DataFrame({"task_id": ["a"], "success": [False],
+    ...                               "termination_reason": ["max_steps"]}))
+    >>> task_header(run, "a")
+    'task a: failure; termination: max_steps'
+    """
+    t = run.tasks[run.tasks["task_id"] == task_id]
+    if trial is not None and t["trial"].notna().any():
+        t = t[t["trial"] == trial]
+    parts = []
+    if len(t):
+        row = t.iloc[0]
+        ok = tasks_success(t).iloc[0]
+        status = row["status"] if pd.notna(row["status"]) else (
+            "unknown" if pd.isna(ok) else ("success" if ok else "failure"))
+        parts.append(str(status))
+        if pd.notna(row["reward"]):
+            parts.append(f"reward {row['reward']:g}")
+        if pd.notna(row["termination_reason"]):
+            parts.append(f"termination: {row['termination_reason']}")
+        if pd.notna(row["error"]):
+            parts.append(f"error: {safe.clean(row['error'], max_chars=300)}")
+    f = run.failures[run.failures["task_id"] == task_id]
+    for _, row in f.head(3).iterrows():
+        what = " / ".join(str(v) for v in (row["step"], row["category"], row["classification"]) if pd.notna(v))
+        reason = safe.clean(row["error"], max_chars=300) if pd.notna(row["error"]) else ""
+        parts.append(f"failed at {what or 'unknown step'}" + (f": {reason}" if reason else ""))
+    if len(f) > 3:
+        parts.append(f"and {len(f) - 3} more failures")
+    label = f"task {task_id}" + (f" trial {trial}" if trial is not None else "")
+    return f"{label}: " + ("; ".join(parts) if parts else "no outcome recorded")
+
+
+def fold_html(text: Any, fold_chars: int = FOLD_CHARS, detail_chars: int = DETAIL_CHARS) -> str:
+    """Untrusted text as escaped HTML; beyond ``fold_chars`` it is cut with "... (N more
+    chars)" and the whole (up to ``detail_chars``) goes in a <details> element, escaped too.
+
+    >>> fold_html("<b>" + "x" * 10, fold_chars=5)[:60]
+    '<pre class="ak-text">&lt;b&gt;xx</pre><p class="ak-more">... (8'
+    """
+    full = safe.clean(text)
+    if len(full) <= fold_chars:
+        return f'<pre class="ak-text">{safe.escape_html(full, redact_secrets=False)}</pre>'
+    more = len(full) - fold_chars
+    shown = safe.escape_html(full[:fold_chars], redact_secrets=False)
+    body = safe.escape_html(full[:detail_chars], redact_secrets=False)
+    cut = f'<p class="ak-more">... ({len(full) - detail_chars:,} chars not shown)</p>' if len(full) > detail_chars else ""
+    return (f'<pre class="ak-text">{shown}</pre><p class="ak-more">... ({more:,} more chars)</p>'
+            f"<details><summary>show all {len(full):,} chars</summary>"
+            f'<pre class="ak-text">{body}</pre>{cut}</details>')
+
+
+def transcript_html(transcript: pd.DataFrame, *, fold_chars: int = FOLD_CHARS) -> str:
+    """A transcript (``analyses.transcript``) as HTML: one block per message with its role,
+    agent, tool calls with arguments and folded content; every log value escaped."""
+    if transcript.empty:
+        return "<p><em>no messages for this task</em></p>"
+    blocks = []
+    for row in transcript.itertuples(index=False):
+        head = " · ".join(safe.escape_html(v, max_chars=80) for v in (row.role, row.agent, row.name)
+                          if pd.notna(v))
+        idx = "" if pd.isna(row.idx) else f"[{int(row.idx)}] "
+        parts = [f'<div class="ak-msg"><div class="ak-msg-head"><strong>{idx}{head}</strong></div>']
+        if pd.notna(row.content) and str(row.content):
+            parts.append(fold_html(row.content, fold_chars))
+        if pd.notna(row.tool_calls):
+            parts.append("<div>tool calls: " + fold_html(row.tool_calls, fold_chars) + "</div>")
+        if pd.notna(row.tool_call_id):
+            parts.append(f"<div>result of call {safe.escape_html(row.tool_call_id, max_chars=80)}</div>")
+        parts.append("</div>")
+        blocks.append("".join(parts))
+    return '<div class="ak-transcript">' + "".join(blocks) + "</div>"
+
+
+def _transcript_text(transcript: pd.DataFrame) -> str:
+    lines = [f"{r.role}: {safe.clean(r.content, max_chars=200)}" for r in transcript.itertuples(index=False)]
+    return "\n".join(lines) or "no messages for this task"
+
+
+def task_static(run: Run, task_id: str | None = None, trial: int | None = None, *,
+                max_chars: int = 300) -> StaticView:
+    """A plain view of one task (by default the first failing, else the longest): how it
+    ended, its Gantt chart, its events and its transcript cut to ``max_chars`` per message.
+
+    >>> task_static(run, "12")                               # doctest: +SKIP
+    """
+    run = single_run(run)
+    index = TaskIndex(run)
+    if task_id is None:
+        tasks = task_list(run, index)
+        ordered = _sorted_task_ids(tasks, "outcome")
+        task_id = ordered[0] if ordered else None
+    if task_id is None:
+        return StaticView(parts=[("Task", safe.note("this run has no tasks"))])
+    events = index.events(task_id, trial)
+    fig = new_figure(8, 3.0)
+    plots.gantt(events, task_id=task_id, trial=trial, ax=fig.add_subplot())
+    timeline = an.task_timeline(events)
+    talk = an.transcript(index.messages(task_id, trial), task_id, trial)
+    return StaticView(figures=[fig], parts=[
+        ("How it ended", safe.note(task_header(run, task_id, trial), emphasis=False)),
+        ("Events", safe.show(timeline[EVENT_COLUMNS], max_rows=50)),
+        ("Transcript", safe.show(talk[["idx", "role", "agent", "content", "tool_calls"]],
+                                 max_rows=50, max_chars=max_chars, empty="no messages for this task")),
+    ])
