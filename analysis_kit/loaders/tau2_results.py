@@ -804,8 +804,8 @@ def _load(path: Path, strict: bool) -> Run:
     for k, sim in enumerate(sims or ()):
         builder.add_simulation(sim, _SimRef(source, positions[k] if positions else None, None))
     if sims_dir is not None:
-        _load_sim_files(sims_dir, builder, problems)
-        _check_index(doc.get("simulation_index"), builder, source, problems)
+        broken = _load_sim_files(sims_dir, builder, problems)
+        _check_index(doc.get("simulation_index"), builder, source, problems, broken)
 
     tables = builder.frames(path)
     run_id = path.stem if path.is_file() else path.name
@@ -830,12 +830,15 @@ def _layout(path: Path) -> tuple[Path | None, Path | None]:
     return path, (sims_dir if sims_dir.is_dir() else None)
 
 
-def _load_sim_files(sims_dir: Path, builder: _Builder, problems: Problems) -> None:
+def _load_sim_files(sims_dir: Path, builder: _Builder, problems: Problems) -> set[str]:
+    """Add every ``simulations/*.json``; returns the stems of files that could not be read."""
+    broken: set[str] = set()
     if not sims_dir.is_dir():
-        return
+        return broken
     for sim_file in sorted(sims_dir.glob("*.json")):
         text = _read_text(sim_file, problems)
         if text is None:
+            broken.add(sim_file.stem)
             continue
         source = _Source(sim_file, text)
         try:
@@ -843,19 +846,23 @@ def _load_sim_files(sims_dir: Path, builder: _Builder, problems: Problems) -> No
         except json.JSONDecodeError as exc:
             problems.add(sim_file, exc.lineno, f"simulation file is cut or invalid JSON ({exc.msg}); "
                          "skipped", text[max(0, exc.pos - 100):exc.pos + 100])
+            broken.add(sim_file.stem)
             continue
         builder.add_simulation(sim, _SimRef(source, 0, None))
+    return broken
 
 
-def _check_index(index: Any, builder: _Builder, source: _Source, problems: Problems) -> None:
-    """tau2 checks its simulation_index against the files; a missing file is a problem."""
+def _check_index(index: Any, builder: _Builder, source: _Source, problems: Problems,
+                 broken: set[str]) -> None:
+    """tau2 checks its simulation_index against the files; a missing file is a problem (a
+    broken one already has its own)."""
     if type(index) is not list:
         return
     for entry in index:
         sim_id = entry.get("id") if type(entry) is dict else None
-        if type(sim_id) is str and sim_id not in builder.seen:
+        if type(sim_id) is str and sim_id not in builder.seen and sim_id not in broken:
             problems.add(source.path, source.line_at(source.find(json.dumps(sim_id))),
-                         f"simulation {sim_id} is in simulation_index but its file is missing or unreadable",
+                         f"simulation {sim_id} is in simulation_index but its file is missing",
                          _short_repr(entry))
 
 
