@@ -86,3 +86,12 @@ def test_totals_na_cost_and_meta_counts():
 def test_totals_empty_run():
     out = totals(Run(meta={"run_id": "e"}))
     assert out["tasks"] == 0 and np.isnan(out["pass_rate"]) and np.isnan(out["wall_s"])
+
+
+def test_totals_wall_time_from_meta_over_runs():
+    from analysis_kit.model import concat_runs
+    a = Run(meta={"run_id": "a", "started": "2025-01-01T00:00:00Z", "ended": "2025-01-01T00:10:00Z"})
+    b = Run(meta={"run_id": "b", "started": "2025-01-01T00:05:00Z", "ended": "2025-01-01T00:20:00Z"})
+    assert totals(concat_runs([a, b]))["wall_s"] == 1200.0
+    c = Run(meta={"run_id": "c", "duration_s": 512.0})
+    assert totals(c)["wall_s"] == 512.0

@@ -12,7 +12,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..model import Run, conform
+from ..model import SCHEMA, Run, conform
 
 LLM_KINDS = ("llm_call", "expert_call", "user_sim", "evaluator")
 FRAMEWORK_KINDS = ("user_sim", "evaluator", "expert_call")
@@ -29,7 +29,7 @@ def table(data: Run | pd.DataFrame | None, name: str) -> pd.DataFrame:
         return conform(None, name)
     if not isinstance(data, pd.DataFrame):
         data = pd.DataFrame(list(data))
-    missing = [c for c in conform(None, name).columns if c not in data.columns]
+    missing = [c for c, _ in SCHEMA[name] if c not in data.columns]
     return conform(data, name) if missing else data
 
 

@@ -34,6 +34,18 @@ def _known_counts(run: Run) -> tuple[int, int | float, int]:
     return tasks_n, successes, known
 
 
+def _meta_wall_s(run: Run) -> float:
+    """Wall time from meta: ended - started (over all runs of a load_runs result), else the
+    sum of the runs' own ``duration_s``; NaN when meta does not say."""
+    metas = run.meta.get("runs") or [run.meta]
+    started = pd.to_datetime(pd.Series([m.get("started") for m in metas], dtype="object"), utc=True, errors="coerce")
+    ended = pd.to_datetime(pd.Series([m.get("ended") for m in metas], dtype="object"), utc=True, errors="coerce")
+    if started.notna().all() and ended.notna().all():
+        return float((ended.max() - started.min()).total_seconds())
+    durations = pd.to_numeric(pd.Series([m.get("duration_s") for m in metas], dtype="object"), errors="coerce")
+    return float(durations.sum()) if durations.notna().all() else np.nan
+
+
 def totals(run: Run) -> dict[str, Any]:
     """Headline numbers of a run: tasks, successes, pass rate, wall time, cost, tokens, calls.
 
@@ -49,11 +61,8 @@ def totals(run: Run) -> dict[str, Any]:
     """
     tasks, events = run.tasks, run.events
     n_tasks, successes, known = _known_counts(run)
-    started, ended = run.meta.get("started"), run.meta.get("ended")
-    wall = np.nan
-    if started is not None and ended is not None and not pd.isna(started) and not pd.isna(ended):
-        wall = (pd.Timestamp(ended) - pd.Timestamp(started)).total_seconds()
-    else:
+    wall = _meta_wall_s(run)
+    if np.isnan(wall):
         ev = spans(events)
         starts = np.concatenate([seconds(tasks["start"]), ev["t0"].to_numpy(dtype="float64")])
         ends = np.concatenate([seconds(tasks["end"]), ev["t1"].to_numpy(dtype="float64")])

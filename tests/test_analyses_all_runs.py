@@ -1,0 +1,125 @@
+"""Every analysis on every sample run and every real log that loads: no errors, and the
+documented columns. Formats whose loader or sample generator is missing are skipped, saying why."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import analysis_kit as ak
+from analysis_kit import analyses as an
+from analysis_kit.loaders import LOADER_MODULES
+from analysis_kit.samples import SAMPLE_MODULES, write_samples
+from conftest import REAL_LOGS
+
+REAL_RUNS = [
+    "tau2/airline_grok-3-mini_10sims.json", "tau2/telecom_grok-3_5sims.json",
+    "tau2/airline_gpt-4.1_no_simulations.json", "tau2/voice_dir_format",
+    "tau2_profile/doc_lines.log", "massgen/log_20251025_225510", "convex_evals/reports",
+    "convex_evals/reports/openai/gpt-5.2-codex/jn76nmvg_2026-02-11.md",
+]
+
+
+def _missing(module: str) -> bool:
+    return importlib.util.find_spec(module) is None
+
+
+def run_every_analysis(run: ak.Run, tmp_path: Path) -> None:
+    ev, msgs, fails = run.events, run.messages, run.failures
+    summary = an.totals(run)
+    assert summary["tasks"] >= 0
+    for by in ("status", "termination_reason", "success"):
+        assert list(an.outcomes(run, by=by).columns) == [by, "count", "share"]
+    assert list(an.pass_hat_k(run.tasks, n_boot=20).columns) == ["k", "pass_hat_k", "ci_low", "ci_high", "tasks"]
+    for by in ("kind", "model", "tool", "agent", ["kind", "name"]):
+        stats = an.latency_stats(ev, by=by)
+        assert list(stats.columns)[-6:] == ["count", "mean_ms", "p50_ms", "p90_ms", "p99_ms", "max_ms"]
+    an.slowest(ev)
+    an.step_times(ev)
+    an.step_times(ev, by="transition")
+    task = ev["task_id"].dropna().iloc[0] if ev["task_id"].notna().any() else None
+    an.task_timeline(ev, task_id=task)
+    flight = an.concurrency(ev)
+    assert (flight["in_flight"] >= 0).all()
+    an.stalled_tasks(ev)
+    split = an.time_split(ev)
+    if len(split):
+        assert (split["llm_s"] + split["tool_s"] + split["other_s"] - split["wall_s"]).abs().max() < 1e-6
+    an.interval_union(ev["start"], ev["end"])
+    table = an.rounds(ev)
+    assert (table["tool_wall_s"] <= table["total_s"] + 1e-9).all()
+    an.checklist_phases(ev)
+    for by in ("name", "agent", "task", "kind", "round"):
+        costs = an.cost_by(run, by=by)
+        assert (costs["unpriced_calls"] + costs["priced_calls"] == costs["calls"]).all()
+    an.cost_per_success(run)
+    an.agent_vs_framework(run)
+    for by in ("step", "classification", "category"):
+        an.failures_by(fails, by=by)
+    an.actionable(fails)
+    an.tool_errors(ev)
+    an.recurring_failures(run)
+    an.message_counts(msgs)
+    an.repeated_tool_calls(run)
+    an.largest_tool_outputs(msgs)
+    if msgs["task_id"].notna().any():
+        an.transcript(msgs, msgs["task_id"].dropna().iloc[0])
+    out = tmp_path / "conversations.jsonl"
+    lines = an.export_openai_jsonl(run, out)
+    assert lines == len(out.read_text().splitlines())
+    for line in out.read_text().splitlines():
+        assert isinstance(json.loads(line)["messages"], list)
+    an.answers(run)
+    an.votes(run)
+    an.vote_counts(run)
+    an.agent_reliability(run)
+    diff = an.compare(run, run, n_boot=20) if len(run.run_ids) == 1 else None
+    if diff is not None:
+        assert (diff["diff"].dropna() == 0).all()  # a run against itself changes nothing
+        assert an.changed_outcomes(run, run).empty
+
+
+@pytest.fixture(scope="module")
+def sample_dir(tmp_path_factory):
+    base = tmp_path_factory.mktemp("samples")
+    formats = [f for f, mod in SAMPLE_MODULES.items() if not _missing(mod)]
+    return dict(zip(formats, write_samples(base, formats=formats))) if formats else {}
+
+
+@pytest.mark.parametrize("fmt", list(SAMPLE_MODULES))
+def test_every_analysis_on_sample(fmt, sample_dir, tmp_path):
+    if _missing(LOADER_MODULES[fmt]):
+        pytest.skip(f"the {fmt} loader ({LOADER_MODULES[fmt]}) is not written yet")
+    if fmt not in sample_dir:
+        pytest.skip(f"the {fmt} sample generator ({SAMPLE_MODULES[fmt]}) is not written yet")
+    run_every_analysis(ak.load(sample_dir[fmt], format=fmt), tmp_path)
+
+
+@pytest.mark.parametrize("rel", REAL_RUNS)
+def test_every_analysis_on_real_log(rel, tmp_path):
+    path = REAL_LOGS / rel
+    if not path.exists():
+        pytest.skip(f"real log {path} is not present on this machine")
+    try:
+        fmt = ak.detect(path)
+    except ak.LoadError as exc:
+        pytest.skip(f"no loader recognises {rel} yet: {exc}")
+    if _missing(LOADER_MODULES[fmt]):
+        pytest.skip(f"the {fmt} loader is not written yet")
+    run_every_analysis(ak.load(path), tmp_path)
+
+
+def test_compare_two_sample_convex_runs(sample_dir):
+    """The convex sample is a series of reports: compare its first two runs."""
+    if "convex" not in sample_dir or _missing(LOADER_MODULES["convex"]):
+        pytest.skip("the convex loader or sample generator is not written yet")
+    series = ak.load(sample_dir["convex"], format="convex")
+    if len(series.run_ids) < 2:
+        pytest.skip("the convex sample holds one run")
+    first, second = series.select(series.run_ids[0]), series.select(series.run_ids[1])
+    out = an.compare(first, second, n_boot=50).set_index("metric")
+    assert out.loc["pass_rate", "diff"] == pytest.approx(out.loc["pass_rate", "b"] - out.loc["pass_rate", "a"])
+    changed = an.changed_outcomes(first, second)
+    assert set(changed["change"]) <= {"fixed", "broken"}
