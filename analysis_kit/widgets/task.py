@@ -117,6 +117,10 @@ class TaskExplorer:
         self.trial = w.Dropdown(options=[], description="trial")
         self.header_out, self.gantt_out = w.Output(), w.Output()
         self.events_out, self.transcript_out = w.Output(), w.Output()
+        # CSS classes name the parts for the browser test and for users' own styling.
+        self.task.add_class("ak-task-select")
+        self.transcript_out.add_class("ak-transcript-out")
+        self.header_out.add_class("ak-task-header-out")
         self.current_task: str | None = None
         self.current_trial: int | None = None
         self.current_events = pd.DataFrame()
