@@ -123,3 +123,28 @@ def test_compare_two_sample_convex_runs(sample_dir):
     assert out.loc["pass_rate", "diff"] == pytest.approx(out.loc["pass_rate", "b"] - out.loc["pass_rate", "a"])
     changed = an.changed_outcomes(first, second)
     assert set(changed["change"]) <= {"fixed", "broken"}
+
+
+def test_every_analysis_on_empty_run(tmp_path):
+    run_every_analysis(ak.Run(meta={"run_id": "empty"}), tmp_path)
+    assert an.export_openai_jsonl(ak.Run(meta={"run_id": "empty"}), tmp_path / "e.jsonl") == 0
+
+
+def test_every_analysis_on_na_heavy_run(tmp_path):
+    t0 = pd.Timestamp("2025-01-01", tz="UTC")
+    events = pd.DataFrame({
+        "kind": [None, "llm_call", "tool_call", None, "vote", "answer", "round"],
+        "task_id": [None, "a", None, "b", None, None, None],
+        "agent": [None, None, "x", None, None, "x", None], "name": [None] * 7,
+        "round": [None, 1, 1, None, None, None, 1],
+        "start": [t0, None, t0, None, None, None, t0], "duration_ms": [None, 5.0, None, 3.0, None, None, None],
+        "attrs": ["{bad", None, "[]", "3", '{"label": null}', None, None]})
+    run = ak.Run(
+        meta={"run_id": "na", "agent_status": [None, {"agent": None}], "vote_counts": {}, "winner": None},
+        tasks=pd.DataFrame({"task_id": ["a", None], "trial": [None, 1], "success": [None, True]}),
+        events=events,
+        messages=pd.DataFrame({"task_id": [None, "a"], "role": [None, "tool"], "content": [None, None],
+                               "tool_calls": ["[1,2]", '{"name": null}']}),
+        failures=pd.DataFrame({"task_id": [None], "step": [None]}))
+    run_every_analysis(run, tmp_path)
+    assert an.latency_stats(run.events)["count"].sum() == 2  # the two events with a duration
