@@ -1,0 +1,523 @@
+"""Loader for tau2-bench ``[PROFILE]`` / ``[USER_JUDGE]`` log lines.
+
+Lines look like (field order varies, every field but the prefix is optional)::
+
+    [PROFILE] 2025-12-23 10:15:33.012 task=retail_001 thread=12345 type=tool_call function=get_order_details call_type=local_function step=5 duration_ms=12.34
+
+The timestamp is when the line was written, i.e. the END of the operation:
+``end = timestamp`` and ``start = timestamp - duration_ms``. Naive timestamps are taken as UTC.
+Other lines (INFO, DEBUG, tracebacks) are skipped without a problem: they are not profile data.
+
+Parsing is vectorized with polars (one regex per key over all lines, no Python loop per
+line); the file is read in blocks of whole lines, so memory stays near the size of the
+result, and ``chunksize=N`` (lines per block) gives the same tables as a whole load.
+
+Mapping to events: ``kind`` = ``type`` except ``step_complete`` -> ``step`` (whose duration is
+``total_duration_ms``); ``name`` = ``function`` for tool calls, else ``model``; ``agent`` =
+``agent`` (llm_call, tool_call, step), ``user_simulator`` (user_sim), ``evaluator``,
+``expert`` (expert_call), NA for unknown types (kept with kind = their type). Extra typed
+columns: ``step`` (Int64), ``call_type``, ``has_tool_calls`` (boolean), ``level``
+(PROFILE/USER_JUDGE), ``line`` (1-based line number) and, for a directory, ``file``.
+``attrs`` is a JSON object of every key except task, thread, type, model, function,
+duration_ms, total_duration_ms, input_tokens, output_tokens, error (so it holds step,
+call_type, has_tool_calls, from_role, to_role and the vLLM timing fields); numbers are JSON
+numbers, True/False are booleans, None is null, the rest strings.
+
+Decisions (each problem is a row of ``run.problems``; ``strict=True`` raises the first):
+
+- timestamp missing or unparseable: the event is KEPT with NA start/end, plus a problem;
+- duration present but not a number, nan, inf or negative: the event is KEPT with NA
+  duration and NA start, plus a problem; a duration that is simply absent is no problem
+  (the format makes every field optional), the event has NA duration;
+- tokens or step present but not an integer: kept as NA, plus a problem;
+- no ``type``: the line is DROPPED, with a problem (it cannot be classified);
+- ``error``: NA when absent, empty, ``None``, ``False`` or ``0``; ``True``/``1`` become
+  ``"error"``; any other text is kept as the error;
+- values ``None``/``null``/empty count as absent for every key;
+- invalid UTF-8: decoded with replacement characters, one problem per affected line, and
+  the line is still parsed;
+- exact duplicate lines are KEPT (both) and not problems -- two identical calls on one thread
+  in the same millisecond are possible, and dropping would lose data; their number is in
+  ``run.meta["duplicate_lines"]`` so a doubled log handler is visible;
+- a repeated key in one line: the first occurrence wins (typed columns and attrs alike);
+- a file with no profile lines: an empty run with one problem (line NA);
+- events without a ``task`` are kept but make no row in ``run.tasks``.
+
+``run.tasks`` has one row per task id: start = first event start (else first end), end =
+last event end, status ``unknown`` and NA success (profile lines carry no outcome), tokens
+summed (NA when none known).
+
+>>> from analysis_kit.loaders import tau2_profile                   # doctest: +SKIP
+>>> run = tau2_profile.load(Path("logs/tau2_retail.log"))            # doctest: +SKIP
+>>> run.events.groupby("kind").duration_ms.median()                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import codecs
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import LoadError
+from ..model import RAW_CUT, Problems, Run, conform
+
+FORMAT = "tau2_profile"
+CACHEABLE = True
+PREFIXES = (b"[PROFILE]", b"[USER_JUDGE]")
+SNIFF_BYTES = 64 * 1024
+BLOCK_BYTES = 32 * 1024 * 1024  # bytes read per block when no chunksize is given
+BOM = b"\xef\xbb\xbf"
+
+# Keys that become standard columns; every other key goes to attrs.
+CORE_KEYS = ("task", "thread", "type", "model", "function", "duration_ms", "total_duration_ms",
+             "input_tokens", "output_tokens", "error")
+TYPED_KEYS = ("step", "call_type", "has_tool_calls")
+AGENTS = {"llm_call": "agent", "tool_call": "agent", "step_complete": "agent",
+          "user_sim": "user_simulator", "evaluator": "evaluator", "expert_call": "expert"}
+ABSENT = ("", "None", "none", "null", "NULL")
+_NUMBER = r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$"
+
+
+# ---------------------------------------------------------------- detection
+
+def _sniff_file(path: Path) -> bool:
+    with path.open("rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    if head.startswith(BOM):
+        head = head[len(BOM):]
+    return any(head.startswith(p) or b"\n" + p in head for p in PREFIXES)
+
+
+def _log_files(path: Path) -> list[Path]:
+    return sorted(f for f in path.glob("*.log") if f.is_file())
+
+
+def sniff(path: Path) -> bool:
+    """True for a file whose first 64 KB hold a line starting with ``[PROFILE]`` or
+    ``[USER_JUDGE]``, or a directory of such ``*.log`` files (not a tau2 results or MassGen
+    directory). Never raises.
+
+    >>> sniff(Path("/nonexistent"))
+    False
+    """
+    try:
+        path = Path(path)
+        if path.is_file():
+            return _sniff_file(path)
+        if path.is_dir():
+            if (path / "results.json").exists() or (path / "coordination_events.json").exists() \
+                    or (path / "status.json").exists() or path.name.startswith("log_"):
+                return False
+            return any(_sniff_file(f) for f in _log_files(path)[:20])
+    except (OSError, ValueError):
+        return False
+    return False
+
+
+# ---------------------------------------------------------------- reading
+
+def _blocks(path: Path, chunksize: int | None) -> Iterator[tuple[bytes, int]]:
+    """Yield (bytes of whole lines, number of their first line); ``chunksize`` lines each
+    when given, else about BLOCK_BYTES each. A BOM at the start of the file is dropped."""
+    line_no, pending, first = 1, b"", True
+    with path.open("rb") as fh:
+        while True:
+            data = fh.read(BLOCK_BYTES)
+            if first and data.startswith(BOM):
+                data = data[len(BOM):]
+            first = False
+            if not data:
+                break
+            buf = pending + data if pending else data
+            if chunksize:
+                newlines = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
+                start = 0
+                for idx in range(chunksize - 1, len(newlines), chunksize):
+                    end = int(newlines[idx]) + 1
+                    yield buf[start:end], line_no
+                    line_no += chunksize
+                    start = end
+                pending = buf[start:]
+            else:
+                cut = buf.rfind(b"\n") + 1
+                if cut:
+                    yield buf[:cut], line_no
+                    line_no += buf.count(b"\n", 0, cut)
+                pending = buf[cut:]
+    if pending:
+        yield pending, line_no
+
+
+_bad_offsets = threading.local()
+
+
+def _record_bad_bytes(exc: UnicodeDecodeError) -> tuple[str, int]:
+    _bad_offsets.value.append(exc.start)
+    return "\ufffd", exc.end
+
+
+codecs.register_error("analysis_kit_tau2_profile", _record_bad_bytes)
+
+
+def _decode(block: bytes) -> tuple[str, list[int]]:
+    """The block as text, and the 0-based indexes of lines holding invalid UTF-8."""
+    try:
+        return block.decode("utf-8"), []
+    except UnicodeDecodeError:
+        _bad_offsets.value = []
+        text = block.decode("utf-8", "analysis_kit_tau2_profile")
+        newlines = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+        lines = np.searchsorted(newlines, np.array(_bad_offsets.value), side="left")
+        return text, sorted(set(int(i) for i in lines))
+
+
+# ---------------------------------------------------------------- parsing
+
+def _key(name: str):
+    import polars as pl
+
+    return pl.col("text").str.extract(rf"(?:^|\s){name}=(\S*)", 1).alias(f"k_{name}")
+
+
+def _json_string(expr):
+    """JSON string literal of ``expr`` (polars does the escaping)."""
+    import polars as pl
+
+    encoded = pl.struct(expr.alias("v")).struct.json_encode()
+    return encoded.str.slice(5).str.strip_suffix("}")
+
+
+def _json_value(value):
+    """A key=value token's value as JSON: numbers, booleans, null, else a string."""
+    import polars as pl
+
+    return (pl.when(value.str.contains(_NUMBER)).then(value)
+            .when(value.is_in(["True", "true"])).then(pl.lit("true"))
+            .when(value.is_in(["False", "false"])).then(pl.lit("false"))
+            .when(value.is_in(ABSENT)).then(pl.lit("null"))
+            .otherwise(_json_string(value)))
+
+
+def _attrs_generic():
+    """attrs from every key=value token not in CORE_KEYS (first occurrence of a key wins),
+    keys in sorted order so the text does not depend on the order in the line."""
+    import polars as pl
+
+    core = "|".join(CORE_KEYS)
+    rest = pl.col("text").str.replace_all(rf"(?:^|\s)(?:{core})=\S*", "")
+    tokens = rest.str.extract_all(r"[^\s=\[\]]+=\S*")
+    key = pl.element().str.extract(r"^([^=]+)=", 1)
+    value = pl.element().str.replace(r"^[^=]+=", "")
+    pairs = tokens.list.eval(pl.element().filter(key.is_first_distinct()).sort()).list.eval(
+        pl.concat_str([_json_string(key), pl.lit(":"), _json_value(value)]))
+    return (pl.when(pairs.list.len() > 0)
+            .then(pl.concat_str([pl.lit("{"), pairs.list.join(","), pl.lit("}")]))
+            .otherwise(None).alias("attrs"))
+
+
+def _attrs_regular(keys: tuple[str, ...]):
+    """attrs of a line holding only the expected keys: built from the extracted columns."""
+    import polars as pl
+
+    pieces = [pl.when(pl.col(f"k_{k}").is_not_null())
+              .then(pl.concat_str([pl.lit(f'"{k}":'), _json_value(pl.col(f"k_{k}"))]))
+              for k in sorted(k for k in keys if k not in CORE_KEYS)]
+    if not pieces:
+        return pl.lit(None, pl.String).alias("attrs")
+    joined = pl.concat_str(pieces, separator=",", ignore_nulls=True)
+    return (pl.when(joined != "").then(pl.concat_str([pl.lit("{"), joined, pl.lit("}")]))
+            .otherwise(None).alias("attrs"))
+
+
+# The keys each event type's writer emits. A line holding exactly such keys (one "=" per
+# key found) takes the fast path: only these keys are searched for. Any other line (extra
+# keys such as vLLM timings, repeated keys, "=" inside values, unknown types) takes the
+# generic path, which searches for every key; both give the same columns.
+EXPECTED = {
+    "llm_call": ("model", "call_type", "duration_ms", "has_tool_calls", "input_tokens", "output_tokens", "step"),
+    "tool_call": ("function", "call_type", "duration_ms", "error", "step"),
+    "expert_call": ("model", "call_type", "duration_ms"),
+    "step_complete": ("step", "total_duration_ms", "from_role", "to_role"),
+    "user_sim": ("model", "call_type", "duration_ms"),
+    "evaluator": ("model", "call_type", "duration_ms"),
+}
+HEAD_KEYS = ("task", "thread", "type")
+ALL_KEYS = tuple(dict.fromkeys(CORE_KEYS + TYPED_KEYS + ("from_role", "to_role")))
+
+
+def _extract_keys(df):
+    """Columns k_<key> (raw text, NA where absent) and attrs, fast path where possible."""
+    import polars as pl
+
+    c = pl.col
+    df = df.with_columns(*[_key(k) for k in HEAD_KEYS],
+                         c("text").str.count_matches("=", literal=True).alias("n_eq"))
+    parts, others = [], []
+    for (kind,), sub in df.partition_by("k_type", as_dict=True, maintain_order=True).items():
+        keys = EXPECTED.get(kind)
+        if keys is None:
+            others.append(sub)
+            continue
+        sub = sub.with_columns(*[_key(k) for k in keys])
+        found = pl.sum_horizontal(*[c(f"k_{k}").is_not_null().cast(pl.Int32) for k in HEAD_KEYS + keys])
+        sub = sub.with_columns((c("n_eq") == found).alias("regular"))
+        parts.append(sub.filter(c("regular")).drop("regular").with_columns(_attrs_regular(keys)))
+        others.append(sub.filter(~c("regular")).select(df.columns))
+    rest = pl.concat(others) if others else df.clear()
+    if len(rest):
+        rest = rest.with_columns(*[_key(k) for k in ALL_KEYS if k not in HEAD_KEYS], _attrs_generic())
+        parts.append(rest)
+    if not parts:
+        return df.with_columns(*[pl.lit(None, pl.String).alias(f"k_{k}") for k in ALL_KEYS
+                                 if k not in HEAD_KEYS], pl.lit(None, pl.String).alias("attrs"))
+    out = pl.concat(parts, how="diagonal_relaxed").sort("line")
+    missing = [pl.lit(None, pl.String).alias(f"k_{k}") for k in ALL_KEYS if f"k_{k}" not in out.columns]
+    out = out.with_columns(missing) if missing else out
+    # "None"/"null"/empty mean absent (attrs keeps them as JSON null).
+    return out.with_columns(*[pl.when(c(f"k_{k}").is_in(ABSENT)).then(None).otherwise(c(f"k_{k}"))
+                              .alias(f"k_{k}") for k in ALL_KEYS])
+
+
+def _parse_time(expr):
+    import polars as pl
+
+    return (expr.str.replace(",", ".", literal=True)
+            .str.strptime(pl.Datetime("ns"), "%Y-%m-%d %H:%M:%S%.f", strict=False)
+            .dt.replace_time_zone("UTC"))
+
+
+def _timestamps(df):
+    """Column ``end`` from the fixed-width timestamp, else (other widths, ``T``, missing
+    milliseconds, extra spaces) from a regex on the lines where that failed."""
+    import polars as pl
+
+    c = pl.col
+    after = pl.when(c("level") == "PROFILE").then(c("text").str.slice(33, 1)).otherwise(c("text").str.slice(36, 1))
+    df = df.with_columns(_parse_time(c("ts_text")).alias("end"))
+    df = df.with_columns(pl.when(after.is_in([" ", ""])).then(c("end")).otherwise(None).alias("end"))
+    if not df.select(c("end").is_null().any()).item():
+        return df
+    head = c("text").str.extract(r"^\[[A-Z_]+\]\s*(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?)(?:\s|$)", 1)
+    shown = c("text").str.extract(r"^\[[A-Z_]+\]\s*(\S+(?:\s+\S+)?)", 1)
+    return df.with_columns(
+        pl.when(c("end").is_null()).then(pl.coalesce(head, shown)).otherwise(c("ts_text")).alias("ts_text"),
+        pl.when(c("end").is_null()).then(_parse_time(head.str.replace("T", " ", literal=True)))
+        .otherwise(c("end")).alias("end"))
+
+
+def _problem_frames(df, file: str):
+    """(line, reason, raw) rows for the parse problems of profile lines in ``df``."""
+    import polars as pl
+
+    c = pl.col
+    raw = c("text").str.slice(0, RAW_CUT)
+    checks = [
+        (c("end").is_null(), pl.format("timestamp does not parse: {}", c("ts_text").fill_null(""))),
+        (c("bad_duration"), pl.format("{} is not a valid duration (a non-negative finite number): {}",
+                                      c("duration_key"), c("dur_raw"))),
+        (c("k_type").is_null(), pl.lit("no type= field")),
+    ]
+    for name in ("input_tokens", "output_tokens", "step"):
+        checks.append((c(f"k_{name}").is_not_null() & c(f"i_{name}").is_null(),
+                       pl.format(f"{name} is not an integer: {{}}", c(f"k_{name}"))))
+    frames = [df.filter(cond).select(c("line"), reason.alias("reason"), raw.alias("raw"))
+              for cond, reason in checks]
+    out = pl.concat(frames)
+    return out.with_columns(pl.lit(file).alias("file"))
+
+
+def _parse_block(text: str, first_line: int, bad_lines: list[int], file: str):
+    """Events and problems (polars frames) of one block of whole lines."""
+    import polars as pl
+
+    c = pl.col
+    if text.endswith("\n"):
+        text = text[:-1]
+    lines = pl.DataFrame({"text": pl.Series([text]).str.split("\n").explode()})
+    lines = lines.with_columns(pl.int_range(first_line, first_line + pl.len(), dtype=pl.Int64).alias("line"),
+                               c("text").str.strip_suffix("\r"))
+    problems = []
+    if bad_lines:
+        bad = lines[bad_lines].select(
+            "line", pl.lit("invalid UTF-8 bytes (decoded with replacement characters)").alias("reason"),
+            c("text").str.slice(0, RAW_CUT).alias("raw"), pl.lit(file).alias("file"))
+        problems.append(bad)
+    df = lines.filter(c("text").str.starts_with("[PROFILE]") | c("text").str.starts_with("[USER_JUDGE]"))
+    del lines
+    df = df.with_columns(
+        pl.when(c("text").str.starts_with("[PROFILE]")).then(pl.lit("PROFILE"))
+        .otherwise(pl.lit("USER_JUDGE")).alias("level"),
+        # The writer's timestamp is fixed-width right after "[LEVEL] "; other shapes are
+        # looked for with a regex below, on those lines only.
+        pl.when(c("text").str.starts_with("[PROFILE] ")).then(c("text").str.slice(10, 23))
+        .otherwise(c("text").str.slice(13, 23)).alias("ts_text"),
+        c("text").hash(seed=0).alias("hash"),
+    )
+    df = _extract_keys(df)
+    is_step = c("k_type") == "step_complete"
+    df = _timestamps(df)
+    df = df.with_columns(
+        pl.when(is_step).then(pl.coalesce(c("k_total_duration_ms"), c("k_duration_ms")))
+        .otherwise(c("k_duration_ms")).alias("dur_raw"),
+        pl.when(is_step & c("k_total_duration_ms").is_not_null()).then(pl.lit("total_duration_ms"))
+        .otherwise(pl.lit("duration_ms")).alias("duration_key"),
+        *[c(f"k_{k}").cast(pl.Int64, strict=False).alias(f"i_{k}")
+          for k in ("input_tokens", "output_tokens", "step")],
+    )
+    dur = c("dur_raw").cast(pl.Float64, strict=False)
+    bad_dur = c("dur_raw").is_not_null() & (dur.is_null() | dur.is_nan() | dur.is_infinite() | (dur < 0))
+    df = df.with_columns(bad_dur.alias("bad_duration"))
+    df = df.with_columns(pl.when(c("bad_duration")).then(None).otherwise(dur).alias("duration_ms"))
+    problems.append(_problem_frames(df, file))
+    df = df.filter(c("k_type").is_not_null())
+    error = c("k_error")
+    events = df.select(
+        c("k_task").alias("task_id"),
+        c("k_type").replace_strict(AGENTS, default=None, return_dtype=pl.String).alias("agent"),
+        c("k_thread").alias("thread"),
+        pl.when(is_step).then(pl.lit("step")).otherwise(c("k_type")).alias("kind"),
+        pl.when(c("k_type") == "tool_call").then(pl.coalesce(c("k_function"), c("k_model")))
+        .otherwise(pl.coalesce(c("k_model"), c("k_function"))).alias("name"),
+        (c("end") - pl.duration(microseconds=(c("duration_ms") * 1000).round(0).cast(pl.Int64))).alias("start"),
+        c("end"),
+        c("duration_ms"),
+        c("i_input_tokens").alias("input_tokens"),
+        c("i_output_tokens").alias("output_tokens"),
+        pl.when(error.is_in(["False", "false", "0"])).then(None)
+        .when(error.is_in(["True", "true", "1"])).then(pl.lit("error"))
+        .otherwise(error).alias("error"),
+        c("attrs"),
+        c("i_step").alias("step"),
+        c("k_call_type").alias("call_type"),
+        pl.when(c("k_has_tool_calls").is_in(["True", "true", "1"])).then(True)
+        .when(c("k_has_tool_calls").is_in(["False", "false", "0"])).then(False)
+        .otherwise(None).alias("has_tool_calls"),
+        c("level"),
+        c("line"),
+        c("hash"),
+    )
+    return events, pl.concat(problems, how="diagonal_relaxed") if problems else None
+
+
+# ---------------------------------------------------------------- tables
+
+def _tasks(events):
+    import polars as pl
+
+    c = pl.col
+
+    def total(col):
+        return pl.when(c(col).count() > 0).then(c(col).sum()).otherwise(None).alias(col)
+
+    tasks = (events.filter(c("task_id").is_not_null())
+             .group_by("task_id", maintain_order=True)
+             .agg(pl.coalesce(c("start").min(), c("end").min()).alias("start"), c("end").max(),
+                  total("input_tokens"), total("output_tokens")))
+    return tasks.with_columns(
+        ((c("end") - c("start")).dt.total_microseconds() / 1e6).alias("duration_s"),
+        pl.lit("unknown").alias("status"),
+    )
+
+
+def _to_pandas(frame) -> pd.DataFrame:
+    """polars -> pandas keeping nullable types and Arrow-backed strings (no Python objects)."""
+    import polars as pl
+    import pyarrow as pa
+
+    table = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+    mapping = {pa.large_string(): pd.StringDtype("pyarrow"), pa.string(): pd.StringDtype("pyarrow"),
+               pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+    return table.to_pandas(types_mapper=mapping.get, self_destruct=True)
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = _log_files(path)
+        if not files:
+            raise LoadError("directory holds no *.log files", file=str(path))
+        return files
+    return [path]
+
+
+def load(path: Path, *, strict: bool = False, chunksize: int | None = None) -> Run:
+    """Load a profile log file, or a directory of ``*.log`` files, into a Run.
+
+    ``chunksize`` parses N lines at a time (same result as a whole load).
+
+    >>> run = load(Path("tau2_retail.log"))                            # doctest: +SKIP
+    >>> run.events[run.events.kind == "tool_call"].error.notna().sum()  # doctest: +SKIP
+    """
+    import polars as pl
+    from tqdm.auto import tqdm
+
+    path = Path(path)
+    if chunksize is not None and (not isinstance(chunksize, int) or chunksize < 1):
+        raise LoadError(f"chunksize must be a positive integer, not {chunksize!r}", file=str(path))
+    files = _files(path)
+    is_dir = path.is_dir()
+    problems = Problems(strict)
+    problem_frames, event_frames = [], []
+    for file in tqdm(files, desc="profile logs", unit="file", disable=len(files) < 2, leave=False):
+        name = str(file)
+        before = len(event_frames)
+        try:
+            for block, first_line in _blocks(file, chunksize):
+                text, bad_lines = _decode(block)
+                del block
+                events, probs = _parse_block(text, first_line, bad_lines, name)
+                del text
+                if len(probs):
+                    if strict:
+                        first = probs.sort("line").row(0, named=True)
+                        problems.add(first["file"], first["line"], first["reason"], first["raw"])
+                    problem_frames.append(probs)
+                if len(events):
+                    if is_dir:
+                        events = events.with_columns(pl.lit(name).alias("file"))
+                    event_frames.append(events)
+        except OSError as exc:
+            problems.add(name, None, f"cannot read file: {exc}")
+            continue
+        if len(event_frames) == before:
+            problems.add(name, None, "no [PROFILE] or [USER_JUDGE] lines in file")
+    return _build_run(path, event_frames, problem_frames, problems)
+
+
+def _build_run(path: Path, event_frames: list, problem_frames: list, problems: Problems) -> Run:
+    import polars as pl
+
+    c = pl.col
+    if event_frames:
+        events = pl.concat(event_frames, how="vertical_relaxed")
+    else:
+        events = None
+    del event_frames
+    meta = {"run_id": path.stem if path.is_file() else path.name, "source_format": FORMAT,
+            "path": str(path), "benchmark": "tau2-bench", "domain": None, "models": [],
+            "started": None, "ended": None, "duplicate_lines": 0}
+    problem_rows = pd.DataFrame(problems.rows, columns=["file", "line", "reason", "raw"])
+    if problem_frames:
+        parsed = _to_pandas(pl.concat(problem_frames, how="diagonal_relaxed").select("file", "line", "reason", "raw"))
+        problem_rows = pd.concat([problem_rows, parsed], ignore_index=True) if len(problem_rows) else parsed
+        problem_rows = problem_rows.sort_values(["file", "line"], kind="stable", na_position="first")
+    if events is None:
+        return Run(meta=meta, problems=conform(problem_rows, "problems"))
+    meta["duplicate_lines"] = int(events.select(c("hash").is_duplicated().sum()).item())
+    models = events.filter(c("kind") != "tool_call").select(c("name").drop_nulls().unique().sort())
+    meta["models"] = models.to_series().to_list()
+    bounds = events.select(pl.coalesce(c("start").min(), c("end").min()).alias("a"), c("end").max().alias("b")).row(0)
+    meta["started"], meta["ended"] = (None if v is None else pd.Timestamp(v).isoformat() for v in bounds)
+    meta["events_total"] = events.height
+    tasks = _to_pandas(_tasks(events))
+    events = events.drop("hash").with_columns(
+        pl.lit(None, pl.Int64).alias("trial"), pl.lit(None, pl.Int64).alias("round"),
+        pl.lit(None, pl.Int64).alias("cached_tokens"), pl.lit(None, pl.Float64).alias("cost_usd"),
+        *[c(col).cast(pl.Categorical) for col in ("call_type", "level", "file") if col in events.columns],
+    )
+    frame = _to_pandas(events)
+    del events
+    return Run(meta=meta, tasks=tasks, events=frame, problems=conform(problem_rows, "problems"))
