@@ -1,0 +1,725 @@
+"""Plots of a Run's tidy tables, seaborn-style: data first, keyword options, ``ax=``.
+
+Every function draws on ``ax`` (default: the current Axes), returns that Axes and never
+calls ``plt.show``. Each gives a title, axis labels with units and a legend where colour
+means something; an empty table (or one whose needed columns are all NA) draws the text
+"no data" instead of failing. Labels taken from logs (task ids, tool and model names) are
+untrusted and go through :func:`escape_label`, so a ``$`` never turns on mathtext.
+
+>>> import matplotlib; matplotlib.use("Agg")
+>>> from analysis_kit import plots                       # doctest: +SKIP
+>>> ax = plots.latency_hist(run.events, by="kind")       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Sequence
+
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from . import analyses as an
+from .model import Run, conform
+
+NO_DATA = "no data"
+NONE_LABEL = "(none)"
+LABEL_MAX = 60  # characters of a label drawn; log text can be arbitrarily long
+LLM_KINDS = ("llm_call", "expert_call", "user_sim", "evaluator")
+CONTAINER_KINDS = ("step", "round")  # spans that contain other operations
+ERROR_COLOR = "#d62728"
+SECONDS_PER_DAY = 86400.0
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]|\x1b\[[0-9;]*[A-Za-z]")
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def escape_label(value: Any, max_len: int = LABEL_MAX) -> str:
+    """Untrusted text made safe as a matplotlib label: ``$`` escaped (matplotlib would
+    read ``$...$`` as mathtext), control characters and ANSI codes blanked, long text cut,
+    a leading ``_`` (which legends hide) guarded, and NA shown as ``(none)``.
+
+    >>> escape_label("cost $5 vs $6")
+    'cost \\\\$5 vs \\\\$6'
+    >>> escape_label(None)
+    '(none)'
+    """
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return NONE_LABEL
+    text = _CONTROL.sub(" ", str(value))
+    if len(text) > max_len:
+        text = text[: max_len - 1] + "…"
+    if text.startswith("_"):
+        text = " " + text
+    return text.replace("$", r"\$")
+
+
+def _labels(values: pd.Series) -> pd.Series:
+    """A column of untrusted labels escaped, each distinct value once (fast on 1M rows)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    escaped = np.array([escape_label(v) for v in uniques] + [NONE_LABEL], dtype=object)
+    return pd.Series(escaped[codes], index=values.index, dtype=object)  # code -1 (NA) -> last
+
+
+def _axes(ax: Axes | None) -> Axes:
+    return ax if ax is not None else plt.gca()
+
+
+def _finish(ax: Axes, title: str, xlabel: str, ylabel: str) -> Axes:
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return ax
+
+
+def _no_data(ax: Axes, title: str, xlabel: str, ylabel: str) -> Axes:
+    """The empty-input picture: titled, labelled axes carrying the text "no data"."""
+    ax.text(0.5, 0.5, NO_DATA, transform=ax.transAxes, ha="center", va="center",
+            fontsize=14, color="0.4", gid="no_data")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return _finish(ax, title, xlabel, ylabel)
+
+
+def _table(data: Run | pd.DataFrame | None, name: str) -> pd.DataFrame:
+    """The table ``name`` of a Run, or ``data`` with any missing standard column added."""
+    if isinstance(data, Run):
+        return getattr(data, name)
+    if data is None:
+        return conform(None, name)
+    if not isinstance(data, pd.DataFrame):
+        data = pd.DataFrame(list(data))
+    standard = conform(None, name).columns
+    return data if all(c in data.columns for c in standard) else conform(data, name)
+
+
+def _spreads(values: np.ndarray, decades: float = 2.0) -> bool:
+    """True when the positive values span more than ``decades`` powers of ten."""
+    positive = values[values > 0]
+    return bool(positive.size) and positive.max() / positive.min() > 10 ** decades
+
+
+def _date_axis(ax: Axes) -> None:
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def _to_datenum(times: pd.Series) -> np.ndarray:
+    """tz-aware timestamps as matplotlib date numbers (days since 1970, UTC)."""
+    seconds = an._util.seconds(times)
+    return seconds / SECONDS_PER_DAY
+
+
+def _durations(events: pd.DataFrame, by: str | None) -> tuple[pd.DataFrame, str | None]:
+    """(frame of ``_ms`` and the group column, group column name) for the latency plots.
+    ``by="model"`` means model calls grouped by model name, ``by="tool"`` tool calls by
+    function; container spans (step, round) count only when grouping by kind."""
+    ev = events
+    column = by
+    if by == "model":
+        ev, column = ev[ev["kind"].isin(LLM_KINDS)], "name"
+    elif by == "tool":
+        ev, column = ev[ev["kind"] == "tool_call"], "name"
+    if by != "kind":
+        ev = ev[~ev["kind"].isin(CONTAINER_KINDS)]
+    ms = an._util.duration_ms(ev).to_numpy(dtype="float64")
+    keep = np.isfinite(ms)
+    frame = pd.DataFrame({"_ms": ms[keep]})
+    if column is not None:
+        frame["_group"] = _labels(ev[column]).to_numpy()[keep]
+    return frame, (None if column is None else "_group")
+
+
+# ----------------------------------------------------------------------------- latency
+
+def _bin_edges(values: np.ndarray, bins: int, log: bool) -> np.ndarray:
+    if log:
+        positive = values[values > 0]
+        return np.geomspace(positive.min(), positive.max(), bins + 1)
+    lo, hi = float(values.min()), float(values.max())
+    if lo == hi:  # one distinct value: a bin of width 1 around it
+        lo, hi = lo - 0.5, hi + 0.5
+    return np.linspace(lo, hi, bins + 1)
+
+
+def latency_hist(events: Run | pd.DataFrame, *, by: str | None = "kind", log: bool | None = None,
+                 percentiles: Sequence[float] = (50, 90, 99), bins: int = 50,
+                 ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Histogram of operation durations (ms), coloured by ``by`` (``kind``, ``model``,
+    ``tool``, ``name``, ``agent`` or None), with dashed vertical lines at the
+    ``percentiles`` of all drawn durations, each labelled. ``log=None`` picks a log x axis
+    when the positive durations span more than two decades. Bins are computed once, so a
+    million events still draw ``bins`` bars per group.
+
+    >>> ax = latency_hist(run.events, by="model", percentiles=(50, 99))   # doctest: +SKIP
+    """
+    ax = _axes(ax)
+    group_name = {"kind": "kind", "model": "model", "tool": "tool", "name": "name",
+                  "agent": "agent"}.get(by, by or "")
+    title = "Latency by " + group_name if by else "Latency"
+    xlabel, ylabel = "duration (ms)", "operations (count)"
+    frame, hue = _durations(_table(events, "events"), by)
+    values = frame["_ms"].to_numpy()
+    use_log = _spreads(values) if log is None else bool(log)
+    if values.size == 0 or (use_log and not (values > 0).any()):
+        return _no_data(ax, title, xlabel, ylabel)
+    drawn = frame[frame["_ms"] > 0] if use_log else frame
+    edges = _bin_edges(drawn["_ms"].to_numpy(), bins, use_log)
+    order = drawn[hue].value_counts().index.tolist() if hue else None
+    ax.set_xscale("linear")  # seaborn bins in log space on a log axis; these edges are linear
+    options = {"element": "bars", "alpha": 0.6, "linewidth": 0.3}
+    options.update(kwargs)
+    sns.histplot(data=drawn, x="_ms", hue=hue, hue_order=order, bins=edges, ax=ax, **options)
+    if use_log:
+        ax.set_xscale("log")
+    lines = _percentile_lines(ax, values, percentiles, use_log)
+    _merge_legend(ax, lines, title=group_name if hue else None)
+    dropped = int((values <= 0).sum()) if use_log else 0
+    if dropped:
+        title += f" ({dropped} non-positive not drawn on log axis)"
+    return _finish(ax, title, xlabel + (", log scale" if use_log else ""), ylabel)
+
+
+def _percentile_lines(ax: Axes, values: np.ndarray, percentiles: Sequence[float], log: bool) -> list[Line2D]:
+    """Dashed vertical lines at the percentiles of ``values``, each labelled "p50" at its
+    top and "p50 = 123 ms" in the legend."""
+    lines = []
+    if not len(percentiles):
+        return lines
+    at = np.percentile(values, list(percentiles))
+    styles = ("--", "-.", ":")
+    for i, (q, x) in enumerate(zip(percentiles, at)):
+        if log and x <= 0:
+            continue  # a log axis cannot place it
+        lines.append(ax.axvline(x, color="0.15", linestyle=styles[i % 3], linewidth=1.2,
+                                gid=f"p{q:g}", label=f"p{q:g} = {x:,.4g} ms"))
+        ax.text(x, 1.0 - 0.06 * (i % 3), f"p{q:g} ", transform=ax.get_xaxis_transform(),
+                ha="right", va="top", fontsize=8, color="0.15", gid=f"p{q:g}_label")
+    return lines
+
+
+def _merge_legend(ax: Axes, extra: list[Line2D], title: str | None) -> None:
+    """One legend holding seaborn's hue entries (if any) and the ``extra`` lines."""
+    handles, labels = [], []
+    legend = ax.get_legend()
+    if legend is not None:
+        handles = list(legend.legend_handles)
+        labels = [t.get_text() for t in legend.get_texts()]
+    handles += extra
+    labels += [line.get_label() for line in extra]
+    if handles:
+        ax.legend(handles, labels, title=title, fontsize=8, loc="best")
+
+
+def latency_box(events: Run | pd.DataFrame, *, by: str = "name", kind: str | Sequence[str] | None = "tool_call",
+                log: bool | None = None, max_groups: int = 30, max_points: int = 2000, seed: int = 0,
+                ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Box plot with points of operation durations (ms) per ``by`` (the tool for
+    ``kind="tool_call"``, the model for ``kind="llm_call"``, or ``agent``), slowest median
+    on top. Only the ``max_groups`` groups with most calls are drawn; the points are a
+    seeded sample of at most ``max_points``. Log x when durations span > 2 decades.
+
+    >>> ax = latency_box(run.events, kind="llm_call")                   # doctest: +SKIP
+    """
+    ax = _axes(ax)
+    ev = _table(events, "events")
+    kinds = [kind] if isinstance(kind, str) else (list(kind) if kind is not None else None)
+    if kinds is not None:
+        ev = ev[ev["kind"].isin(kinds)]
+    what = {"tool_call": "tool", "llm_call": "model"}.get(kinds[0], by) if kinds and len(kinds) == 1 and by == "name" else by
+    title = f"{', '.join(map(escape_label, kinds)) if kinds else 'Operation'} latency by {what}"
+    xlabel, ylabel = "duration (ms)", what
+    frame, hue = _durations(ev, by)
+    if frame.empty:
+        return _no_data(ax, title, xlabel, ylabel)
+    counts = frame["_group"].value_counts()
+    if len(counts) > max_groups:
+        frame = frame[frame["_group"].isin(counts.index[:max_groups])]
+        title += f" (top {max_groups} of {len(counts)} by calls)"
+    medians = frame.groupby("_group")["_ms"].median().sort_values(ascending=False, kind="stable")
+    order = medians.index.tolist()
+    values = frame["_ms"].to_numpy()
+    use_log = _spreads(values) if log is None else bool(log)
+    if use_log:
+        frame = frame[frame["_ms"] > 0]
+        if frame.empty:
+            return _no_data(ax, title, xlabel, ylabel)
+    options = {"color": "C0", "showfliers": False, "width": 0.6}
+    options.update(kwargs)
+    sns.boxplot(data=frame, x="_ms", y="_group", order=order, orient="h",
+                log_scale=True if use_log else None, ax=ax, **options)
+    sample = frame.sample(n=min(max_points, len(frame)), random_state=seed) if len(frame) > max_points else frame
+    sns.stripplot(data=sample, x="_ms", y="_group", order=order, orient="h", color="0.2",
+                  size=2.5, alpha=0.5, jitter=0.2, ax=ax)
+    if len(sample) < len(frame):
+        title += f"; {len(sample)} of {len(frame)} points shown"
+    return _finish(ax, title, xlabel + (", log scale" if use_log else ""), ylabel)
+
+
+# ----------------------------------------------------------------------------- timeline
+
+def gantt(events: Run | pd.DataFrame, *, task_id: str | None = None, agent: str | None = None,
+          trial: int | None = None, lane: str = "thread", kinds: Sequence[str] | None = None,
+          min_width: float = 0.002, max_bars: int = 5000, ax: Axes | None = None,
+          **kwargs: Any) -> Axes:
+    """Gantt chart of operations: one lane per ``lane`` (``thread`` or ``agent``), bars
+    coloured by kind (legend), failed operations with a red edge and a red x, time (UTC)
+    on x. ``kinds`` picks the kinds drawn; by default all but the container spans (step,
+    round), unless those are all there is. Bars shorter than ``min_width`` of the time
+    span are widened to it so instants stay visible. One collection per lane and kind
+    keeps large inputs cheap; beyond ``max_bars`` operations, bars of one lane and kind
+    closer than 1/2000 of the span are merged (they look the same at that scale), while
+    every failed operation keeps its own x.
+
+    >>> ax = gantt(run.events, task_id="12", lane="thread")            # doctest: +SKIP
+    """
+    ax = _axes(ax)
+    subject = " ".join(p for p in (
+        f"task {escape_label(task_id)}" if task_id is not None else "",
+        f"agent {escape_label(agent)}" if agent is not None else "",
+        f"trial {trial}" if trial is not None else "") if p) or "all tasks"
+    title, xlabel = f"Timeline of {subject}", "time (UTC)"
+    timeline = an.task_timeline(_table(events, "events"), task_id=task_id, agent=agent, trial=trial)
+    if kinds is not None:
+        timeline = timeline[timeline["kind"].isin(list(kinds))]
+    elif (~timeline["kind"].isin(CONTAINER_KINDS)).any():
+        timeline = timeline[~timeline["kind"].isin(CONTAINER_KINDS)]
+    other = "agent" if lane == "thread" else "thread"
+    if len(timeline) and timeline[lane].isna().all() and timeline[other].notna().any():
+        lane = other  # the source fills only the other column (MassGen has no threads)
+    if timeline.empty:
+        return _no_data(ax, title, xlabel, lane)
+    tl = timeline.assign(_lane=_labels(timeline[lane]), _kind=_labels(timeline["kind"]))
+    tl["_x0"] = _to_datenum(tl["start"])
+    width = (tl["end_offset_s"] - tl["offset_s"]).to_numpy() / SECONDS_PER_DAY
+    span = max(float((tl["end_offset_s"].max() - tl["offset_s"].min()) / SECONDS_PER_DAY), 1e-9)
+    tl["_w"] = np.maximum(width, min_width * span)
+    lanes = tl.groupby("_lane", sort=False)["offset_s"].min().sort_values(kind="stable").index.tolist()
+    tl["_y"] = tl["_lane"].map({name: i for i, name in enumerate(lanes)})
+    kind_order = tl["_kind"].value_counts().index.tolist()
+    colors = dict(zip(kind_order, sns.color_palette("tab10", len(kind_order))))
+    failed = tl["error"].notna().to_numpy()
+    bars = tl.assign(_failed=failed)[["_y", "_kind", "_x0", "_w", "_failed"]]
+    if len(bars) > max_bars:
+        bars = _merge_bars(bars, resolution=span / 2000)
+    options = {"alpha": 0.85}
+    options.update(kwargs)
+    for (y, kind), part in bars.groupby(["_y", "_kind"], sort=True):
+        bad = part["_failed"].to_numpy()
+        ax.broken_barh(list(zip(part["_x0"], part["_w"])), (y - 0.4, 0.8), facecolors=colors[kind],
+                       edgecolors=np.where(bad, ERROR_COLOR, "none"), linewidths=np.where(bad, 1.5, 0),
+                       gid="bars", **options)
+    handles = [Patch(facecolor=colors[k], label=k) for k in kind_order]
+    if failed.any():
+        errs = tl[failed]
+        ax.plot(errs["_x0"] + errs["_w"] / 2, errs["_y"], linestyle="none", marker="x",
+                color=ERROR_COLOR, markersize=7, gid="errors", label="_errors")
+        handles.append(Line2D([], [], linestyle="none", marker="x", color=ERROR_COLOR, label="error"))
+    ax.set_yticks(range(len(lanes)), lanes)
+    ax.set_ylim(len(lanes) - 0.5, -0.5)  # first lane on top
+    _date_axis(ax)
+    ax.legend(handles=handles, title="kind", loc="best", fontsize=8)
+    return _finish(ax, title, xlabel, lane)
+
+
+def _merge_bars(bars: pd.DataFrame, resolution: float) -> pd.DataFrame:
+    """Bars of one lane and kind that overlap or lie within ``resolution`` of each other
+    merged into one; a merged bar is failed when any of its parts failed. Vectorized:
+    one sort and a running maximum of the ends per lane and kind."""
+    kind_code, kinds = pd.factorize(bars["_kind"])
+    group = bars["_y"].to_numpy(dtype="int64") * max(len(kinds), 1) + kind_code
+    x0 = bars["_x0"].to_numpy(dtype="float64")
+    order = np.lexsort((x0, group))
+    group, x0 = group[order], x0[order]
+    reach = pd.Series(x0 + bars["_w"].to_numpy(dtype="float64")[order]).groupby(group).cummax().to_numpy()
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (group[1:] != group[:-1]) | (x0[1:] > reach[:-1] + resolution)
+    block = np.cumsum(new) - 1
+    merged = pd.DataFrame({"_y": bars["_y"].to_numpy()[order][new],
+                           "_kind": np.asarray(kinds, dtype=object)[kind_code[order][new]], "_x0": x0[new]})
+    merged["_w"] = pd.Series(reach).groupby(block).max().to_numpy() - x0[new]
+    merged["_failed"] = pd.Series(bars["_failed"].to_numpy()[order]).groupby(block).any().to_numpy()
+    return merged
+
+
+def concurrency_plot(events: Run | pd.DataFrame, *, kinds: Sequence[str] | None = None,
+                     max_points: int = 20000, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Operations in flight over time (UTC) as a step line, the peak marked. ``kinds`` picks
+    the kinds counted (default: all but container spans). A curve of more than
+    ``max_points`` changes is drawn per time bucket as its maximum (the line) and its
+    range (a band), so the peaks stay visible at any size.
+
+    >>> ax = concurrency_plot(run.events)                              # doctest: +SKIP
+    """
+    ax = _axes(ax)
+    title, xlabel, ylabel = "Operations in flight", "time (UTC)", "operations in flight (count)"
+    curve = an.concurrency(_table(events, "events"), kinds=kinds)
+    if curve.empty:
+        return _no_data(ax, title, xlabel, ylabel)
+    x = _to_datenum(curve["time"])
+    y = curve["in_flight"].to_numpy(dtype="float64")
+    options = {"color": "C0", "linewidth": 1.2}
+    options.update(kwargs)
+    if len(x) > max_points:
+        x, low, y = _bucket_range(x, y, max_points // 2)
+        ax.fill_between(x, low, y, step="post", color=options["color"], alpha=0.25, linewidth=0,
+                        gid="in_flight_range", label="range within a bucket")
+        options.setdefault("label", f"most in flight per {_duration_text((x[1] - x[0]) * SECONDS_PER_DAY)}")
+    ax.step(x, y, where="post", gid="in_flight", **options)
+    peak = int(np.argmax(y))
+    ax.plot([x[peak]], [y[peak]], marker="o", color=ERROR_COLOR, linestyle="none",
+            label=f"peak: {int(y[peak])} at the same time", gid="peak")
+    ax.set_ylim(bottom=0)
+    _date_axis(ax)
+    ax.legend(loc="best", fontsize=8)
+    return _finish(ax, title, xlabel, ylabel)
+
+
+def _bucket_range(x: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A step curve (value ``y[i]`` from ``x[i]`` to ``x[i+1]``) cut into equal time
+    buckets: (bucket starts, least and most value held within each bucket). A bucket also
+    holds the value carried in from before its first change."""
+    edges = np.linspace(x[0], x[-1], buckets + 1)
+    index = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, buckets - 1)
+    grouped = pd.Series(y).groupby(index)
+    stats = pd.DataFrame({"hi": grouped.max(), "lo": grouped.min(), "last": grouped.last()})
+    stats = stats.reindex(range(buckets))
+    carried = stats["last"].ffill().shift(1)
+    hi = np.fmax(stats["hi"].to_numpy(), carried.to_numpy())
+    lo = np.fmin(stats["lo"].to_numpy(), carried.to_numpy())
+    return edges[:-1], lo, hi
+
+
+def _duration_text(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.3g} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.3g} min"
+    return f"{seconds:.3g} s" if seconds >= 1 else f"{seconds * 1000:.3g} ms"
+
+
+def rounds_plot(events: Run | pd.DataFrame, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Per agent and round, tool time (the union of its tool calls) and non-tool time as
+    stacked horizontal bars, in seconds.
+
+    >>> ax = rounds_plot(massgen_run)                                  # doctest: +SKIP
+    """
+    ax = _axes(ax)
+    title, xlabel, ylabel = "Time per agent and round", "time (s)", "agent, round"
+    table = an.rounds(_table(events, "events"))
+    if table.empty:
+        return _no_data(ax, title, xlabel, ylabel)
+    table = table.sort_values(["agent", "round"], kind="stable").reset_index(drop=True)
+    prefix = _labels(table["run_id"]) + " · " if "run_id" in table.columns else ""
+    labels = prefix + _labels(table["agent"]) + " · round " + table["round"].astype("string").fillna("?")
+    y = np.arange(len(table))
+    tool = table["tool_wall_s"].to_numpy(dtype="float64")
+    rest = table["non_tool_s"].to_numpy(dtype="float64")
+    ax.barh(y, tool, color="C1", label="tool calls (wall)", gid="tool", **kwargs)
+    ax.barh(y, rest, left=tool, color="C0", label="non-tool", gid="non_tool", **kwargs)
+    ax.set_yticks(y, list(labels))
+    ax.set_ylim(len(y) - 0.5, -0.5)
+    ax.legend(loc="best", fontsize=8)
+    return _finish(ax, title, xlabel, ylabel)
+
+
+# ----------------------------------------------------------------------------- cost
+
+_TOKEN_PARTS = (("input (uncached)", "C0"), ("input (cached)", "C9"), ("output", "C1"))
+
+
+def cost_bars(data: Run | pd.DataFrame, *, by: str = "name", value: str = "cost_usd", top: int = 20,
+              ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Horizontal stacked bars per ``by`` (``name``/``model``, ``agent``, ``task_id``,
+    ``kind``): cost (USD) split by kind for ``value="cost_usd"``, or uncached input,
+    cached input and output tokens for ``value="tokens"``. Calls without a price are
+    counted beside their bar ("3 unpriced"), never drawn as 0; a group with no priced call
+    has no bar, only that note. The ``top`` groups by value are drawn.
+
+    >>> ax = cost_bars(run, by="agent", value="tokens")                # doctest: +SKIP
+    """
+    ax = _axes(ax)
+    if value not in ("cost_usd", "tokens"):
+        raise ValueError(f"value must be 'cost_usd' or 'tokens', not {value!r}")
+    what = "Cost" if value == "cost_usd" else "Tokens"
+    title = f"{what} by {by}"
+    xlabel = "cost (USD)" if value == "cost_usd" else "tokens (count)"
+    stack = value == "cost_usd" and by != "kind"
+    keys = [by, "kind"] if stack else [by]
+    table = an.cost_by(data, by=keys)
+    if table.empty:
+        return _no_data(ax, title, xlabel, by)
+    table = table.assign(_group=_labels(table[by]))
+    if stack and table["kind"].isna().all():
+        stack = False  # costs from messages or tasks: no kind to split by
+    if value == "cost_usd":
+        table["_seg"] = _labels(table["kind"]) if stack else "cost"
+        parts = table.pivot_table(index="_group", columns="_seg", values="cost_usd", aggfunc="sum",
+                                  dropna=False, sort=False)
+        colors = dict(zip(parts.columns, sns.color_palette("tab10", len(parts.columns))))
+    else:
+        inp = table["input_tokens"].astype("float64")
+        cached = table["cached_tokens"].astype("float64")
+        parts = pd.DataFrame({
+            "input (uncached)": (inp - cached.fillna(0)).clip(lower=0).where(inp.notna()),
+            "input (cached)": cached, "output": table["output_tokens"].astype("float64"),
+        }).set_index(table["_group"]).groupby(level=0, sort=False).sum(min_count=1)
+        colors = dict(_TOKEN_PARTS)
+    unpriced = table.groupby("_group", sort=False)["unpriced_calls"].sum()
+    totals = parts.sum(axis=1, min_count=1)
+    if totals.isna().all() and value == "tokens":
+        return _no_data(ax, title, xlabel, by)
+    order = totals.sort_values(ascending=False, na_position="last", kind="stable").index[:top]
+    if len(totals) > top:
+        title += f" (top {top} of {len(totals)})"
+    parts, totals = parts.loc[order], totals.loc[order]
+    y = np.arange(len(order))
+    left = np.zeros(len(order))
+    for column in parts.columns:
+        width = parts[column].to_numpy(dtype="float64")
+        drawn = np.isfinite(width) & (width > 0)
+        if drawn.any():
+            ax.barh(y[drawn], width[drawn], left=left[drawn], color=colors[column], label=column,
+                    gid="segment", **kwargs)
+        left = left + np.nan_to_num(width)
+    if value == "cost_usd":
+        _annotate_unpriced(ax, y, left, unpriced.reindex(order).fillna(0).to_numpy())
+    ax.set_yticks(y, list(order))
+    ax.set_ylim(len(order) - 0.5, -0.5)
+    if (stack or value == "tokens") and ax.get_legend_handles_labels()[0]:
+        ax.legend(title="kind" if stack else "tokens", fontsize=8, loc="best")
+    return _finish(ax, title, xlabel, by)
+
+
+def _annotate_unpriced(ax: Axes, y: np.ndarray, ends: np.ndarray, unpriced: np.ndarray) -> None:
+    """"N unpriced" beside each bar that has calls without a price."""
+    for yi, end, n in zip(y, ends, unpriced):
+        if n > 0:
+            note = f" {int(n)} unpriced" if end > 0 else f" unpriced ({int(n)} calls)"
+            ax.text(end, yi, note, va="center", ha="left", fontsize=8, color="0.3", gid="unpriced")
+
+
+# ----------------------------------------------------------------------------- failures
+
+def _failure_counts(failures: Run | pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    table = an.failures_by(_table(failures, "failures"), by=keys)
+    for key in keys:
+        table[key] = _labels(table[key]) if len(table) else table[key]
+    return table
+
+
+def failures_heatmap(failures: Run | pd.DataFrame, *, rows: str = "step", cols: str = "classification",
+                     max_rows: int = 30, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Heat map of failure counts, ``rows`` x ``cols`` (default step x classification),
+    each cell annotated with its count; NA shown as "(none)". The ``max_rows`` most
+    frequent rows are drawn.
+
+    >>> ax = failures_heatmap(run.failures)                            # doctest: +SKIP
+    """
+    ax = _axes(ax)
+    title = f"Failures by {rows} and {cols}"
+    counts = _failure_counts(failures, [rows, cols])
+    if counts.empty:
+        return _no_data(ax, title, cols, rows)
+    grid = counts.pivot_table(index=rows, columns=cols, values="count", aggfunc="sum", fill_value=0)
+    grid = grid.loc[grid.sum(axis=1).sort_values(ascending=False, kind="stable").index[:max_rows]]
+    grid = grid[grid.sum(axis=0).sort_values(ascending=False, kind="stable").index]
+    if len(counts[rows].unique()) > max_rows:
+        title += f" (top {max_rows} {rows})"
+    options = {"cmap": "Reds", "linewidths": 0.5, "linecolor": "white",
+               "cbar_kws": {"label": "failures (count)"}}
+    options.update(kwargs)
+    sns.heatmap(grid.astype("int64"), annot=True, fmt="d", ax=ax, **options)
+    ax.tick_params(axis="x", labelrotation=30)
+    return _finish(ax, title, cols, rows)
+
+
+def failures_bars(failures: Run | pd.DataFrame, *, by: str = "step", hue: str | None = "classification",
+                  ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Horizontal bars of failure counts per ``by``, stacked and coloured by ``hue``
+    (legend), most failures on top.
+
+    >>> ax = failures_bars(run, by="category", hue=None)               # doctest: +SKIP
+    """
+    ax = _axes(ax)
+    title = f"Failures by {by}" + (f" and {hue}" if hue else "")
+    xlabel = "failures (count)"
+    counts = _failure_counts(failures, [by] + ([hue] if hue else []))
+    if counts.empty:
+        return _no_data(ax, title, xlabel, by)
+    if hue:
+        grid = counts.pivot_table(index=by, columns=hue, values="count", aggfunc="sum", fill_value=0)
+    else:
+        grid = counts.set_index(by)[["count"]]
+    grid = grid.loc[grid.sum(axis=1).sort_values(ascending=False, kind="stable").index]
+    grid = grid[grid.sum(axis=0).sort_values(ascending=False, kind="stable").index]
+    y = np.arange(len(grid))
+    left = np.zeros(len(grid))
+    colors = sns.color_palette("tab10", len(grid.columns))
+    for color, column in zip(colors, grid.columns):
+        width = grid[column].to_numpy(dtype="float64")
+        drawn = width > 0
+        ax.barh(y[drawn], width[drawn], left=left[drawn], color=color if hue else "C3",
+                label=column if hue else "_count", gid="segment", **kwargs)
+        left += width
+    ax.set_yticks(y, list(grid.index))
+    ax.set_ylim(len(y) - 0.5, -0.5)
+    if hue:
+        ax.legend(title=hue, fontsize=8, loc="best")
+    return _finish(ax, title, xlabel, by)
+
+
+# ----------------------------------------------------------------------------- outcomes
+
+def pass_k_curve(data: Run | pd.DataFrame, *, n_boot: int = 1000, seed: int = 0,
+                 ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """pass^k against k with its bootstrap interval as a band. ``data`` is a Run, its
+    tasks table (pass^k is computed, one curve per run when it holds several) or a table
+    from ``analyses.pass_hat_k`` (columns k, pass_hat_k, ci_low, ci_high).
+
+    >>> ax = pass_k_curve(run.tasks, n_boot=200)                       # doctest: +SKIP
+    """
+    ax = _axes(ax)
+    title, xlabel, ylabel = "pass^k: all k trials succeed", "k (trials)", "pass^k (share of tasks)"
+    curves = _pass_k_tables(data, n_boot, seed)
+    curves = {name: t[t["pass_hat_k"].notna()] for name, t in curves.items()}
+    curves = {name: t for name, t in curves.items() if len(t)}
+    if not curves:
+        return _no_data(ax, title, xlabel, ylabel)
+    for i, (name, curve) in enumerate(curves.items()):
+        k = curve["k"].to_numpy(dtype="float64")
+        color = f"C{i % 10}"
+        ax.plot(k, curve["pass_hat_k"].to_numpy(dtype="float64"), marker="o", color=color,
+                label=name, gid="pass_k", **kwargs)
+        low = pd.to_numeric(curve["ci_low"], errors="coerce").to_numpy(dtype="float64")
+        high = pd.to_numeric(curve["ci_high"], errors="coerce").to_numpy(dtype="float64")
+        if np.isfinite(low).any():
+            ax.fill_between(k, low, high, color=color, alpha=0.2, linewidth=0, gid="ci",
+                            label="_ci")
+    ks = sorted({int(k) for t in curves.values() for k in t["k"]})
+    ax.set_xticks(ks)
+    ax.set_ylim(0, 1.05)
+    band = Patch(facecolor="0.5", alpha=0.3, label="95% bootstrap interval")
+    handles = ax.get_legend_handles_labels()[0] + [band]
+    ax.legend(handles=handles, fontsize=8, loc="best", title="run" if len(curves) > 1 else None)
+    return _finish(ax, title, xlabel, ylabel)
+
+
+def _pass_k_tables(data: Run | pd.DataFrame, n_boot: int, seed: int) -> dict[str, pd.DataFrame]:
+    """{legend label: pass^k table}, one per run in ``data``."""
+    if isinstance(data, pd.DataFrame) and {"k", "pass_hat_k"} <= set(data.columns):
+        table = data.copy()
+        for col in ("ci_low", "ci_high"):
+            if col not in table.columns:
+                table[col] = np.nan
+        return {"pass^k": table}
+    tasks = _table(data, "tasks")
+    run_ids = tasks["run_id"].dropna().unique().tolist()
+    if len(run_ids) <= 1:
+        return {escape_label(run_ids[0]) if run_ids else "pass^k": an.pass_hat_k(tasks, n_boot=n_boot, seed=seed)}
+    return {escape_label(rid): an.pass_hat_k(tasks[tasks["run_id"] == rid], n_boot=n_boot, seed=seed)
+            for rid in run_ids}
+
+
+def compare_plot(data: Run | pd.DataFrame | Sequence[Run], run_b: Run | None = None, *,
+                 metric: str | Sequence[str] | None = None, n_boot: int = 1000, seed: int = 0,
+                 ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Two runs side by side. ``data`` is a table from ``analyses.compare``, a ``load_runs``
+    result of two runs, a pair of Runs, or run a with ``run_b``.
+
+    With one ``metric`` (e.g. ``"pass_rate"``): paired bars a and b in the metric's unit;
+    b carries the 95% interval of the difference as an error bar (a + [ci_low, ci_high]).
+    Otherwise every metric (or the listed ones) as the relative change b vs a in percent
+    with that interval; blue where the interval excludes 0, grey where it does not; a
+    metric whose a is 0 or missing has no bar, only a note.
+
+    >>> ax = compare_plot(run_a, run_b, metric="pass_rate")            # doctest: +SKIP
+    """
+    ax = _axes(ax)
+    table = _comparison(data, run_b, n_boot, seed)
+    names = table.attrs.get("run_a", "a"), table.attrs.get("run_b", "b")
+    label_a, label_b = escape_label(names[0]), escape_label(names[1])
+    if isinstance(metric, str):
+        return _paired_bars(ax, table, metric, label_a, label_b, **kwargs)
+    if metric is not None:
+        table = table[table["metric"].isin(list(metric))]
+    return _relative_change(ax, table, label_a, label_b, **kwargs)
+
+
+def _comparison(data: Any, run_b: Run | None, n_boot: int, seed: int) -> pd.DataFrame:
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, (list, tuple)):
+        data, run_b = data
+    return an.compare(data, run_b, n_boot=n_boot, seed=seed)
+
+
+def _paired_bars(ax: Axes, table: pd.DataFrame, metric: str, label_a: str, label_b: str,
+                 **kwargs: Any) -> Axes:
+    rows = table[table["metric"] == metric]
+    title = f"{escape_label(metric)}: {label_a} vs {label_b}"
+    unit = escape_label(rows["unit"].iloc[0]) if len(rows) and "unit" in rows else ""
+    ylabel = f"{escape_label(metric)} ({unit})" if unit else escape_label(metric)
+    if rows.empty or rows[["a", "b"]].isna().all(axis=None):
+        return _no_data(ax, title, "run", ylabel)
+    row = rows.iloc[0]
+    a, b = float(row["a"]), float(row["b"])
+    low, high = float(row.get("ci_low", np.nan)), float(row.get("ci_high", np.nan))
+    heights = np.array([a, b])
+    drawn = np.isfinite(heights)
+    ax.bar(np.arange(2)[drawn], heights[drawn], color=np.array(["C0", "C1"])[drawn], gid="run", **kwargs)
+    if np.isfinite([a, b, low, high]).all():
+        ax.errorbar([1], [b], yerr=[[b - (a + low)], [(a + high) - b]], color="0.15", capsize=6,
+                    linestyle="none", gid="ci", label="95% interval of b - a")
+        ax.legend(fontsize=8, loc="best")
+    ax.set_xticks([0, 1], [f"a: {label_a}", f"b: {label_b}"])
+    diff = b - a
+    note = f"b - a = {diff:,.4g}" + (f"  [{low:,.4g}, {high:,.4g}]" if np.isfinite([low, high]).all() else "")
+    ax.text(0.5, 0.98, note, transform=ax.transAxes, ha="center", va="top", fontsize=9, gid="diff")
+    return _finish(ax, title, "run", ylabel)
+
+
+def _relative_change(ax: Axes, table: pd.DataFrame, label_a: str, label_b: str, **kwargs: Any) -> Axes:
+    title = f"Change from {label_a} (a) to {label_b} (b)"
+    xlabel, ylabel = "change b vs a (% of a)", "metric"
+    if table.empty:
+        return _no_data(ax, title, xlabel, ylabel)
+    a = pd.to_numeric(table["a"], errors="coerce").to_numpy(dtype="float64")
+    diff = pd.to_numeric(table["diff"], errors="coerce").to_numpy(dtype="float64")
+    low = pd.to_numeric(table.get("ci_low"), errors="coerce").to_numpy(dtype="float64")
+    high = pd.to_numeric(table.get("ci_high"), errors="coerce").to_numpy(dtype="float64")
+    base = np.where(np.isfinite(a) & (a != 0), np.abs(a), np.nan)
+    change, lo, hi = 100 * diff / base, 100 * low / base, 100 * high / base
+    y = np.arange(len(table))
+    sure = np.isfinite(lo) & np.isfinite(hi) & ((lo > 0) | (hi < 0))
+    for mask, color, label in ((sure, "C0", "95% interval excludes 0"),
+                               (~sure, "0.6", "interval includes 0 or unknown")):
+        bars = mask & np.isfinite(change)
+        if bars.any():
+            ax.barh(y[bars], change[bars], color=color, label=label, gid="change", **kwargs)
+    has_ci = np.isfinite(change) & np.isfinite(lo) & np.isfinite(hi)
+    if has_ci.any():
+        ax.errorbar(change[has_ci], y[has_ci], xerr=[change[has_ci] - lo[has_ci], hi[has_ci] - change[has_ci]],
+                    color="0.15", capsize=4, linestyle="none", gid="ci")
+    for yi in y[~np.isfinite(change)]:
+        ax.text(0, yi, " a is 0 or unknown: no relative change", va="center", fontsize=8,
+                color="0.3", gid="no_change")
+    ax.axvline(0, color="0.2", linewidth=0.8)
+    ax.set_yticks(y, list(_labels(table["metric"])))
+    ax.set_ylim(len(y) - 0.5, -0.5)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="best")
+    return _finish(ax, title, xlabel, ylabel)
+
+
+__all__ = [
+    "escape_label", "latency_hist", "latency_box", "gantt", "concurrency_plot", "rounds_plot",
+    "cost_bars", "failures_heatmap", "failures_bars", "pass_k_curve", "compare_plot",
+]
