@@ -75,6 +75,7 @@ def run_every_analysis(run: ak.Run, tmp_path: Path) -> None:
     an.votes(run)
     an.vote_counts(run)
     an.agent_reliability(run)
+    an.restarts(run)
     diff = an.compare(run, run, n_boot=20) if len(run.run_ids) == 1 else None
     if diff is not None:
         assert (diff["diff"].dropna() == 0).all()  # a run against itself changes nothing

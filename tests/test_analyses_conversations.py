@@ -99,3 +99,15 @@ def test_conversations_empty_and_bad_tool_json():
     broken = conform(pd.DataFrame({"task_id": ["t"] * 2, "role": ["assistant"] * 2,
                                    "tool_calls": ["not json", '[{"name": "f", "arguments": "raw {"}]']}), "messages")
     assert message_counts(broken)["tool_calls"].tolist() == [1]
+
+
+def test_repeated_tool_calls_events_fill_agents_without_message_calls():
+    msgs = conform(sample_messages(), "messages")
+    ev = pd.DataFrame({"task_id": ["t1"] * 2 + ["t5"] * 2, "trial": [0] * 4, "agent": ["agent"] * 2 + ["w"] * 2,
+                       "kind": ["tool_call"] * 4, "name": ["get_order"] * 2 + ["run"] * 2,
+                       "attrs": ['{"inputs": {"id": 7, "full": true}}'] * 2 + ['{"arguments_preview": "ls -la"}'] * 2})
+    run = Run(meta={"run_id": "r"}, messages=msgs, events=ev)
+    out = repeated_tool_calls(run)
+    # t1/agent already has calls in messages: its events are not counted again
+    assert out[["task_id", "tool", "arguments", "count"]].values.tolist() == [
+        ["t1", "get_order", '{"full": true, "id": 7}', 2], ["t5", "run", "ls -la", 2]]

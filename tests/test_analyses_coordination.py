@@ -69,3 +69,19 @@ def test_coordination_empty():
     run = Run(meta={"run_id": "e"})
     for frame in (answers(run), votes(run), vote_counts(run), agent_reliability(run)):
         assert frame.empty and len(frame.columns)
+
+
+def test_reliability_vote_cast_dict_from_status_json():
+    status = [{"agent": "agent_a", "status": "voted",
+               "vote_cast": {"voted_for_agent": "agent_b", "voted_for_label": "agent2.1", "reason_preview": "x"}}]
+    out = agent_reliability(Run(meta={"run_id": "m", "agent_status": status}))
+    assert out["vote_cast"].tolist() == ["agent_b"]
+
+
+def test_restarts_listed_in_time_order():
+    from analysis_kit.analyses import restarts
+    ev = massgen_events()
+    ev.loc[2, "attrs"] = '{"triggering_agent": "agent_2", "affected_agents": ["agent_1", "agent_3"]}'
+    out = restarts(Run(meta={"run_id": "m"}, events=ev))
+    assert out[["agent", "triggered_by"]].values.tolist() == [["agent_1", "agent_2"]]
+    assert out.loc[0, "affected_agents"] == ["agent_1", "agent_3"] and out.loc[0, "time"] == at(40)

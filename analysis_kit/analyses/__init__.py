@@ -12,7 +12,7 @@ from __future__ import annotations
 from .comparison import changed_outcomes, compare
 from .conversations import (export_openai_jsonl, largest_tool_outputs, message_counts,
                             repeated_tool_calls, transcript)
-from .coordination import agent_reliability, answers, vote_counts, votes
+from .coordination import agent_reliability, answers, restarts, vote_counts, votes
 from .cost import agent_vs_framework, cost_by, cost_per_success
 from .failures import actionable, failures_by, recurring_failures, tool_errors
 from .latency import latency_stats, slowest, step_times
@@ -29,6 +29,6 @@ __all__ = [
     "failures_by", "actionable", "tool_errors", "recurring_failures",
     "message_counts", "repeated_tool_calls", "largest_tool_outputs", "transcript",
     "export_openai_jsonl",
-    "answers", "votes", "vote_counts", "agent_reliability",
+    "answers", "votes", "vote_counts", "agent_reliability", "restarts",
     "compare", "changed_outcomes",
 ]

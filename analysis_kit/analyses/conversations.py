@@ -89,11 +89,17 @@ def message_counts(messages: Run | pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()[keys + fixed + others + ["tool_calls"]]
 
 
+ARGUMENT_KEYS = ("arguments", "args", "inputs", "arguments_preview")  # as loaders name them
+
+
 def _event_calls(events: pd.DataFrame) -> pd.DataFrame:
-    """Tool calls from tool_call events whose attrs carry the arguments."""
+    """Tool calls from tool_call events whose attrs carry the arguments (under one of
+    ``ARGUMENT_KEYS``; MassGen's ``arguments_preview`` is cut, so long calls that differ
+    only after the cut look the same)."""
     tools = events[events["kind"] == "tool_call"]
-    args = attr(tools, "arguments")
-    args = args.fillna(attr(tools, "args"))
+    args = pd.Series(pd.NA, index=tools.index, dtype="object")
+    for key in ARGUMENT_KEYS:
+        args = args.fillna(attr(tools, key))
     tools = tools[args.notna()]
     return pd.DataFrame({
         "run_id": tools["run_id"], "task_id": tools["task_id"], "trial": tools["trial"],
@@ -105,8 +111,8 @@ def _event_calls(events: pd.DataFrame) -> pd.DataFrame:
 def repeated_tool_calls(messages: Run | pd.DataFrame, min_count: int = 2) -> pd.DataFrame:
     """Identical tool calls (same tool, same arguments) made at least ``min_count`` times
     within one task attempt and agent, most repeated first. From ``messages.tool_calls``;
-    given a Run, tool_call events whose attrs carry arguments are used for the tasks that
-    have no messages.
+    given a Run, tool_call events whose attrs carry arguments are used for each task and
+    agent whose messages hold no tool calls.
 
     >>> import pandas as pd
     >>> call = '[{"id": "%s", "name": "get", "arguments": {"x": 1}}]'
@@ -121,7 +127,10 @@ def repeated_tool_calls(messages: Run | pd.DataFrame, min_count: int = 2) -> pd.
     calls = _exploded_calls(m)
     if isinstance(messages, Run):
         extra = _event_calls(messages.events)
-        extra = extra[~extra["task_id"].isin(m["task_id"].dropna().unique())]
+        if len(extra) and len(calls):  # events only where messages hold no calls for that agent
+            seen = calls[keys].drop_duplicates().assign(_seen=True)
+            extra = extra.merge(seen, on=keys, how="left")
+            extra = extra[extra["_seen"].isna()].drop(columns="_seen")
         if len(extra):
             calls = pd.concat([calls, extra], ignore_index=True) if len(calls) else extra
     if calls.empty:

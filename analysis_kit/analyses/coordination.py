@@ -101,12 +101,37 @@ def vote_counts(run: Run) -> pd.DataFrame:
     return out[columns]
 
 
+def restarts(run: Run) -> pd.DataFrame:
+    """Each restart: time, the agent restarted, the agent whose new answer triggered it
+    (attrs ``triggering_agent``), the agents affected and the round.
+
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"kind": ["restart"], "agent": ["agent_1"],
+    ...                    "attrs": ['{"triggering_agent": "agent_2"}']})
+    >>> restarts(Run(events=ev))[["agent", "triggered_by"]].values.tolist()
+    [['agent_1', 'agent_2']]
+    """
+    columns = ["time", "agent", "triggered_by", "affected_agents", "round"]
+    ev = run.events[run.events["kind"] == "restart"]
+    if ev.empty:
+        return empty_frame(columns)
+    out = pd.DataFrame({
+        "time": _when(ev), "agent": ev["agent"],
+        "triggered_by": attr(ev, "triggering_agent"), "affected_agents": attr(ev, "affected_agents"),
+        "round": ev["round"],
+    })
+    return out.sort_values("time", kind="stable", na_position="last").reset_index(drop=True)
+
+
 def _status_frame(status: list[dict[str, Any]]) -> pd.DataFrame:
     rows = []
     for entry in status:
         if not isinstance(entry, dict):
             continue
         row = {c: entry.get(c) for c in RELIABILITY_COLUMNS}
+        vote = row["vote_cast"]
+        if isinstance(vote, dict):  # status.json: {voted_for_agent, voted_for_label, reason_preview}
+            row["vote_cast"] = vote.get("voted_for_agent") or vote.get("voted_for") or vote.get("voted_for_label")
         tools = row["unknown_tools"]
         row["unknown_tools"] = list(tools) if isinstance(tools, (list, tuple)) else ([] if tools is None else [tools])
         rows.append(row)
