@@ -363,3 +363,17 @@ def test_results_json_with_sibling_simulations_dir(tmp_path):
     # cache=False: the parse cache keys a file path by that file alone, not its sibling dir
     run = ak.load(run_dir / "results.json", cache=False)
     assert run.tasks.empty and run.meta["tasks_defined"] == 12
+
+
+def test_unhashable_and_out_of_range_values(tmp_path):
+    msgs = _sim("s1")["messages"]
+    msgs[0]["role"] = ["assistant"]
+    msgs[1]["usage"] = {"prompt_tokens": 1e30, "completion_tokens": float("inf")}
+    msgs[2]["tool_calls"][0]["id"] = {"x": 1}
+    msgs[3]["id"] = {"x": 1}
+    run = ak.load(_write(tmp_path, [_sim("s1", messages=msgs)]))
+    assert run.messages.role.isna().iloc[0] and len(run.messages) == 4
+    assert pd.isna(run.messages.input_tokens.iloc[1]) and pd.isna(run.messages.output_tokens.iloc[1])
+    call = run.events[run.events.kind == "tool_call"].iloc[0]
+    assert call.duration_ms == 500.0  # the call and its result still pair up by their id
+    assert run.problems.reason.tolist() == ["simulation s1: message #0 has unknown role ['assistant']; kept"]

@@ -481,7 +481,7 @@ class _Builder:
                          f"{type(m).__name__}; skipped", m)
                 continue
             role = m.get("role")
-            agent = ROLE_AGENT.get(role)
+            agent = ROLE_AGENT.get(role) if type(role) is str else None
             if agent is None:
                 self.bad(ref, "messages", f"message #{i} has unknown role {role!r}; kept", role)
                 agent = role if type(role) is str else None
@@ -522,7 +522,7 @@ class _Builder:
             if role == "tool":
                 call_id = m.get("id")
                 if call_id is not None and type(call_id) is not str:
-                    call_id = str(call_id)
+                    call_id = _short_repr(call_id)
                 found = pending.pop(call_id, None)
                 if found is not None:
                     row, name = found
@@ -571,6 +571,8 @@ class _Builder:
                          "skipped", call)
                 continue
             call_id, name, args = call.get("id"), call.get("name"), call.get("arguments")
+            if call_id is not None and type(call_id) is not str:
+                call_id = _short_repr(call_id)  # ids are looked up in a dict: must be hashable
             if type(args) is str:
                 try:
                     args = json.loads(args)
@@ -686,7 +688,10 @@ def _frame(cols: dict[str, list], times: pd.api.extensions.ExtensionArray, *, ti
         if col in time_cols:
             out[col] = pd.Series(times.take(np.asarray(values, dtype=np.int64)))
         elif col in int_cols:
-            out[col] = pd.Series(np.array(values, dtype="float64")).round().astype("Int64")
+            numbers = np.array(values, dtype="float64")
+            # inf or a count beyond int64 cannot be an Int64: NA, like any other unusable count
+            numbers[~np.isfinite(numbers) | (np.abs(numbers) > 2.0 ** 62)] = np.nan
+            out[col] = pd.Series(numbers).round().astype("Int64")
         elif col in float_cols:
             out[col] = pd.Series(np.array(values, dtype="float64"))
         elif col in bool_cols:
