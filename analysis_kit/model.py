@@ -7,6 +7,7 @@ and NA, so analyses never need to know which format a run came from.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -58,7 +59,10 @@ def _cast(series: pd.Series, kind: str) -> pd.Series:
             lambda v: v if v is None or isinstance(v, str) else str(v)
         ).astype("string")
     if kind == "int":
-        return pd.to_numeric(series, errors="coerce").round().astype("Int64")
+        numbers = pd.to_numeric(series, errors="coerce")
+        if numbers.dtype.kind == "f":  # inf or beyond int64 cannot be an integer: NA
+            numbers = numbers.where(numbers.abs() < 2.0**63)
+        return numbers.round().astype("Int64")
     if kind == "float":
         return pd.to_numeric(series, errors="coerce").astype("float64")
     if kind == "bool":
@@ -170,6 +174,8 @@ class Run:
             value = getattr(self, table)
             if value is None:
                 value = empty_table(table)
+            elif not isinstance(value, pd.DataFrame):
+                value = pd.DataFrame(list(value))
             fill = run_id if "run_id" not in value.columns or value["run_id"].isna().all() else None
             setattr(self, table, conform(value, table, run_id=fill))
 
@@ -292,3 +298,36 @@ def to_json_text(value: Any) -> str | None:
         return json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
         return json.dumps(str(value))
+
+
+# A \uD800-\uDFFF escape (with the backslashes before it) and an optional low half after it.
+_SURROGATE_ESCAPE = re.compile(r"(\\+)u([dD][89a-fA-F][0-9a-fA-F]{2})(\\u[dD][c-fC-F][0-9a-fA-F]{2})?")
+
+
+def scrub_surrogates(text: str, file: Any = None, problems: "Problems | None" = None,
+                     first_line: int = 1) -> str:
+    """JSON text with lone UTF-16 surrogate escapes (``"\\ud800"``) replaced by ``\\ufffd``.
+
+    ``json.loads`` accepts them but gives a str no UTF-8 (so no Arrow string column) can
+    hold; valid pairs (emoji) are kept. Each replacement is counted in one problem row.
+
+    >>> scrub_surrogates('["\\ud800", "\\ud83d\\ude00"]')
+    '["\\ufffd", "\\ud83d\\ude00"]'
+    """
+    if "\\ud" not in text and "\\uD" not in text:
+        return text
+    lines: list[int] = []
+
+    def fix(match: re.Match) -> str:
+        slashes, first, low = match.group(1), match.group(2), match.group(3)
+        if len(slashes) % 2 == 0 or (first[1] in "89abAB" and low):
+            return match.group(0)  # an escaped backslash, or a valid surrogate pair
+        lines.extend([text.count("\n", 0, match.start()) + first_line] * (2 if low else 1))
+        return slashes + "ufffd" + ("\\ufffd" if low else "")
+
+    fixed = _SURROGATE_ESCAPE.sub(fix, text)
+    if lines and problems is not None:
+        problems.add(file, lines[0], f"{len(lines)} lone UTF-16 surrogate escape(s) in JSON "
+                     "strings replaced by U+FFFD", text.splitlines()[lines[0] - first_line][:200]
+                     if text.splitlines() else "")
+    return fixed

@@ -92,3 +92,8 @@ def test_summary_pass_rate_unknown_when_tasks_are_partial_without_totals():
     run = _run("r1", [False, False], [None, None])
     run.meta["tasks_partial"] = True
     assert np.isnan(run.summary().iloc[0]["pass_rate"])
+
+
+def test_run_accepts_tables_as_lists_of_dicts():
+    run = Run(meta={"run_id": "r"}, tasks=[{"task_id": "a", "success": True}])
+    assert run.tasks["run_id"].tolist() == ["r"] and bool(run.tasks["success"].iloc[0])
