@@ -117,14 +117,14 @@ def _task_lines(task: str, thread: str, clock: datetime, steps: int, rng: random
 
 
 def write(directory: str | Path, *, seed: int = 7, size: int = 1) -> Path:
-    """Write ``directory/profile.log`` (size=1: ~2,000 lines, < 400 KB) and return its path.
+    """Write ``directory/profile.log`` (size=1: ~2,100 lines, ~330 KB) and return its path.
 
     >>> p = write("/tmp/ak_profile_sample", seed=1)     # doctest: +SKIP
     """
     rng = random.Random(seed)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    n_threads, n_tasks = 4, 24 * size
+    n_threads, n_tasks = 4, 60 * size
     threads = [str(rng.randint(10**14, 2 * 10**14)) for _ in range(n_threads)]
     free_at = [START + timedelta(milliseconds=137 * i) for i in range(n_threads)]
     timed: list[tuple[datetime, str]] = [(START, f"INFO {_stamp(START)} Loaded {n_tasks} tasks, {n_threads} threads")]
