@@ -14,6 +14,7 @@ untrusted and go through :func:`escape_label`, so a ``$`` never turns on mathtex
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any, Sequence
 
 import matplotlib.dates as mdates
@@ -21,6 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib import MatplotlibDeprecationWarning
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -35,7 +37,7 @@ LLM_KINDS = ("llm_call", "expert_call", "user_sim", "evaluator")
 CONTAINER_KINDS = ("step", "round")  # spans that contain other operations
 ERROR_COLOR = "#d62728"
 SECONDS_PER_DAY = 86400.0
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]|\x1b\[[0-9;]*[A-Za-z]")
+_CONTROL = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|[\x00-\x1f\x7f]")  # ANSI codes first
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -253,8 +255,10 @@ def latency_box(events: Run | pd.DataFrame, *, by: str = "name", kind: str | Seq
             return _no_data(ax, title, xlabel, ylabel)
     options = {"color": "C0", "showfliers": False, "width": 0.6}
     options.update(kwargs)
-    sns.boxplot(data=frame, x="_ms", y="_group", order=order, orient="h",
-                log_scale=True if use_log else None, ax=ax, **options)
+    with warnings.catch_warnings():  # seaborn 0.13 passes matplotlib 3.11's deprecated vert=
+        warnings.simplefilter("ignore", MatplotlibDeprecationWarning)
+        sns.boxplot(data=frame, x="_ms", y="_group", order=order, orient="h",
+                    log_scale=True if use_log else None, ax=ax, **options)
     sample = frame.sample(n=min(max_points, len(frame)), random_state=seed) if len(frame) > max_points else frame
     sns.stripplot(data=sample, x="_ms", y="_group", order=order, orient="h", color="0.2",
                   size=2.5, alpha=0.5, jitter=0.2, ax=ax)
@@ -689,7 +693,7 @@ def _paired_bars(ax: Axes, table: pd.DataFrame, metric: str, label_a: str, label
 def _relative_change(ax: Axes, table: pd.DataFrame, label_a: str, label_b: str, **kwargs: Any) -> Axes:
     title = f"Change from {label_a} (a) to {label_b} (b)"
     xlabel, ylabel = "change b vs a (% of a)", "metric"
-    if table.empty:
+    if table.empty or table[["a", "b"]].isna().all(axis=None):
         return _no_data(ax, title, xlabel, ylabel)
     a = pd.to_numeric(table["a"], errors="coerce").to_numpy(dtype="float64")
     diff = pd.to_numeric(table["diff"], errors="coerce").to_numpy(dtype="float64")
