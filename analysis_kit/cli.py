@@ -41,14 +41,58 @@ def sample_run_paths(directory: str | Path) -> list[Path]:
     return list(sample_paths(directory).values())
 
 
-def _cmd_report_samples(args: argparse.Namespace) -> int:
-    from . import load
+def _report_options(args: argparse.Namespace) -> dict:
+    options = {}
+    if args.task_id is not None:
+        options["task_id"] = args.task_id
+    if args.stall_threshold is not None:
+        options["stall_threshold_s"] = args.stall_threshold
+    return options
 
-    for path in sample_run_paths(args.dir):
-        run = load(path)
-        print(f"== {path}")
-        print(run.summary().to_string(index=False))
-    return 0
+
+def _print_report(result, label: str) -> None:
+    for section in result.sections:
+        status = "ok" if section.ok else f"FAILED: {section.error.splitlines()[0] if section.error else ''}"
+        print(f"{label}{section.section}: {status}", file=sys.stderr if not section.ok else sys.stdout)
+    for path in result.files:
+        print(path)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import run_report
+
+    result = run_report(args.paths, args.out, sections=args.sections, formats=args.format,
+                        timeout=args.timeout, jobs=args.jobs, redact=not args.no_redact,
+                        options=_report_options(args))
+    _print_report(result, "")
+    return 0 if result.ok else 1
+
+
+def _cmd_report_samples(args: argparse.Namespace) -> int:
+    """The report of every bundled sample run, each under OUT/<format>/."""
+    from .report import run_report
+    from .samples import sample_paths
+
+    failed = 0
+    for fmt, path in sample_paths(args.dir).items():
+        print(f"== {fmt}: {path}")
+        result = run_report([path], Path(args.out) / fmt, sections=args.sections, formats=args.format,
+                            timeout=args.timeout, jobs=args.jobs, redact=not args.no_redact)
+        _print_report(result, f"{fmt}/")
+        failed += not result.ok
+    return 0 if not failed else 1
+
+
+def _add_report_options(p: argparse.ArgumentParser) -> None:
+    from .report.parameterize import SECTIONS
+
+    p.add_argument("--out", default="reports", help="output folder (default: reports)")
+    p.add_argument("--sections", nargs="+", default=None, metavar="SECTION",
+                   help=f"sections to run (default: all): {', '.join(SECTIONS)}")
+    p.add_argument("--format", default="md,html", help="md, html or md,html (default)")
+    p.add_argument("--timeout", type=float, default=600, help="per-cell timeout in seconds (default 600)")
+    p.add_argument("--jobs", type=int, default=2, help="sections run in parallel (default 2)")
+    p.add_argument("--no-redact", action="store_true", help="show secrets found in the logs as they are")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,9 +113,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clean", action="store_true", help="remove the formats' old folders first")
     p.set_defaults(func=_cmd_samples)
 
-    p = sub.add_parser("report-samples", help="report every bundled sample run")
+    p = sub.add_parser("report", help="markdown + HTML report of a run (several runs: compared)")
+    p.add_argument("paths", nargs="+", help="run files or directories")
+    _add_report_options(p)
+    p.add_argument("--task-id", default=None, help="the task the timeline and transcript show")
+    p.add_argument("--stall-threshold", type=float, default=None, metavar="S",
+                   help="seconds without events before a task counts as stalled (default 300)")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("report-samples", help="report every bundled sample run, each under OUT/<format>/")
     p.add_argument("dir", nargs="?", default="sample_logs")
-    p.add_argument("--out", default="reports")
+    _add_report_options(p)
     p.set_defaults(func=_cmd_report_samples)
     return parser
 

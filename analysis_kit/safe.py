@@ -181,8 +181,10 @@ def escape_mathtext(value: Any, *, redact_secrets: bool | None = None, max_chars
 # --- display objects ---------------------------------------------------------------------
 
 def _is_missing(value: Any) -> bool:
+    if value is None or (not isinstance(value, str) and str(value) in ("<NA>", "NaT", "nan")):
+        return True
     try:
-        return value is None or bool(value != value) or str(value) in ("<NA>", "NaT")
+        return bool(value != value)
     except (TypeError, ValueError):
         return False
 
@@ -194,6 +196,8 @@ def _format_cell(value: Any, float_digits: int) -> str:
         return str(value)
     if isinstance(value, float) or type(value).__name__.startswith("float"):
         v = float(value)
+        if v.is_integer() and abs(v) < 1e15:  # counts that NA made float: 789,649 not 789,649.000
+            return f"{int(v):,}"
         if math.isinf(v):
             return "inf" if v > 0 else "-inf"
         if v != 0 and (abs(v) >= 1e7 or abs(v) < 10 ** -float_digits):

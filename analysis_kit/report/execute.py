@@ -1,0 +1,166 @@
+"""Execute section notebooks with papermill: a kernel that exists, a per-cell timeout always.
+
+papermill has no execution timeout by default and fails with NoSuchKernel when the
+notebook's kernelspec is not registered; both are settled here.
+
+Starting a kernel and importing pandas, matplotlib and the kit costs more than most sections
+take to run, so a report keeps one :class:`WarmKernel` per worker: papermill runs each
+section on it (``km=``), after a prelude that resets the namespace. Modules stay imported;
+variables, figures and settings do not carry over from one section to the next.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+NOTEBOOK_KERNEL = "analysis-kit"  # the kernelspec name the notebooks carry
+DEFAULT_TIMEOUT_S = 600
+
+
+def kernel_name(preferred: str = NOTEBOOK_KERNEL) -> str:
+    """``preferred`` if that kernelspec is registered, else the current environment's kernel.
+
+    >>> kernel_name() in ("analysis-kit", "python3")              # doctest: +SKIP
+    True
+    """
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    specs = KernelSpecManager().find_kernel_specs()
+    if preferred in specs:
+        return preferred
+    # ipykernel's built-in "python3" spec runs sys.executable: this very environment.
+    return "python3"
+
+
+def execute(notebook: str | os.PathLike, output: str | os.PathLike, parameters: dict[str, Any], *,
+            timeout: float = DEFAULT_TIMEOUT_S, kernel: str | None = None,
+            cwd: str | os.PathLike | None = None, km: Any = None) -> Path:
+    """Run ``notebook`` with ``parameters`` (typed values) into ``output``; return its path.
+
+    Raises papermill's ``PapermillExecutionError`` when a cell fails and nbclient's
+    ``CellTimeoutError`` when one runs past ``timeout`` seconds; the output notebook is
+    written either way, with the error in it. ``cwd`` makes papermill chdir the whole
+    process: leave it None when sections run in threads (every path passed is absolute).
+
+    >>> execute("notebooks/latency.ipynb", "/tmp/latency.ipynb", {"run_path": None})  # doctest: +SKIP
+    """
+    import papermill
+
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    papermill.execute_notebook(
+        str(notebook), str(output), parameters=dict(parameters),
+        kernel_name=kernel or kernel_name(), execution_timeout=timeout,
+        cwd=str(cwd) if cwd is not None else None, progress_bar=False,
+        log_output=False, **({"km": km} if km is not None else {}),
+    )
+    return output
+
+
+# Runs once per kernel, while the parent loads the run: pays the imports up front.
+WARM_UP = """\
+%matplotlib inline
+import importlib
+for _name in ("pandas", "matplotlib.pyplot", "seaborn", "analysis_kit", "analysis_kit.safe", "analysis_kit.report",
+              "analysis_kit.analyses", "analysis_kit.plots"):
+    try:
+        importlib.import_module(_name)
+    except Exception:  # a module that fails to import fails in its section, with its error
+        pass
+"""
+# Runs before every section: a clean namespace and no figures left over.
+PRELUDE = """\
+get_ipython().reset(new_session=True)
+import matplotlib.pyplot as _plt
+_plt.close("all")
+del _plt
+"""
+
+
+def _snippet(code: str, kernel: str):
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(cells=[new_code_cell(code)])
+    nb.metadata.kernelspec = {"name": kernel, "display_name": kernel, "language": "python"}
+    return nb
+
+
+class WarmKernel:
+    """One kernel kept alive across the sections one worker runs.
+
+    >>> with WarmKernel("analysis-kit") as warm:                                  # doctest: +SKIP
+    ...     warm.execute("notebooks/latency.ipynb", "/tmp/l.ipynb", {}, timeout=60)
+    """
+
+    def __init__(self, kernel: str | None = None, *, startup_timeout: float = 60):
+        self.kernel = kernel or kernel_name()
+        self.startup_timeout = startup_timeout
+        self.km = None
+
+    def start(self) -> "WarmKernel":
+        """Start the kernel and import the kit in it; on any failure fall back to a fresh
+        kernel per section (slower, same results)."""
+        import papermill
+        from jupyter_client.manager import AsyncKernelManager
+
+        self.km = AsyncKernelManager(kernel_name=self.kernel)
+        try:
+            papermill.execute_notebook(_snippet(WARM_UP, self.kernel), None, kernel_name=self.kernel,
+                                       progress_bar=False, execution_timeout=self.startup_timeout,
+                                       start_timeout=self.startup_timeout, km=self.km)
+        except Exception:
+            self.shutdown()
+        return self
+
+    def execute(self, notebook: str | os.PathLike, output: str | os.PathLike, parameters: dict[str, Any],
+                *, timeout: float = DEFAULT_TIMEOUT_S) -> Path:
+        """Like :func:`execute`, on this kernel; a timeout or a dead kernel gets a new one."""
+        if self.km is None:
+            return execute(notebook, output, parameters, timeout=timeout, kernel=self.kernel)
+        import papermill
+
+        try:
+            papermill.execute_notebook(_snippet(PRELUDE, self.kernel), None, kernel_name=self.kernel,
+                                       progress_bar=False, execution_timeout=timeout, km=self.km)
+            return execute(notebook, output, parameters, timeout=timeout, kernel=self.kernel, km=self.km)
+        except Exception as exc:
+            if type(exc).__name__ != "PapermillExecutionError":  # the kernel may be stuck or gone
+                self.shutdown()
+                self.start()
+            raise
+
+    def shutdown(self) -> None:
+        km, self.km = self.km, None
+        if km is None:
+            return
+        from jupyter_core.utils import run_sync
+
+        try:
+            run_sync(km.shutdown_kernel)(now=True)
+        except Exception:  # already dead: nothing to stop
+            pass
+
+    def __enter__(self) -> "WarmKernel":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.shutdown()
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-paragraph account of why a section failed (still untrusted: escape to show)."""
+    ename = getattr(exc, "ename", None)
+    if ename:  # PapermillExecutionError: the kernel's exception name and message
+        return f"{ename}: {getattr(exc, 'evalue', '')}".strip()
+    name = type(exc).__name__
+    text = str(exc).strip()
+    if name == "CellTimeoutError":
+        return f"CellTimeoutError: a cell ran past the per-cell timeout ({text.splitlines()[0] if text else ''})"
+    return f"{name}: {text}" if text else name
+
+
+if __name__ == "__main__":  # pragma: no cover - manual use: python -m analysis_kit.report.execute NB OUT
+    execute(sys.argv[1], sys.argv[2], {})
