@@ -266,9 +266,10 @@ def test_directory_of_logs(tmp_path):
 
 # ---------------------------------------------------------------- chunks and cache
 
-@pytest.mark.parametrize("chunksize", [1, 7, 500])
-def test_chunked_load_equals_whole_load(tmp_path, sample_path, chunksize):
-    broken = sample_path.read_bytes() + b"[PROFILE] bad task=x type=llm_call duration_ms=q\n\xff\n" + GOOD.encode()
+@pytest.mark.parametrize("lines, chunksize", [(120, 1), (400, 7), (None, 500)])
+def test_chunked_load_equals_whole_load(tmp_path, sample_path, lines, chunksize):
+    head = b"".join(sample_path.read_bytes().splitlines(keepends=True)[:lines])
+    broken = head + b"[PROFILE] bad task=x type=llm_call duration_ms=q\n\xff\n" + GOOD.encode()
     path = write(tmp_path, broken)
     whole = tau2_profile.load(path)
     parts = tau2_profile.load(path, chunksize=chunksize)
