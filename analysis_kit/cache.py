@@ -32,6 +32,9 @@ def cache_dir() -> Path | None:
 
 
 def _fingerprint(path: Path) -> list:
+    if path.is_file() and (path.parent / "simulations").is_dir():
+        # tau2's dir format read through its results.json: the sibling simulations/ count too
+        return [str(path.resolve()), _fingerprint(path.parent)]
     if path.is_file():
         st = path.stat()
         return [str(path.resolve()), st.st_size, st.st_mtime_ns]
