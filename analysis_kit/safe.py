@@ -278,11 +278,10 @@ class Note:
 
     def _repr_markdown_(self) -> str:
         if self.block:
-            # A fenced block shows text literally; a longer fence than any run of backticks
-            # inside keeps the text from closing it.
-            longest = max((len(m) for m in re.findall(r"`+", self.text)), default=0)
-            fence = "`" * max(3, longest + 1)
-            return f"{fence}text\n{self.text}\n{fence}\n"
+            # An HTML <pre> block of escaped text rather than a code fence: markdown renderers
+            # show it literally, blank lines do not end it, and no raw "<" from a log remains
+            # in the markdown file for a less careful renderer to trip over.
+            return f'<pre class="ak-text">{escape_html(self.text, redact_secrets=False)}</pre>\n'
         body = escape_markdown(self.text, redact_secrets=False)
         return (f"*{body}*" if self.emphasis else body) + "\n"
 

@@ -92,5 +92,5 @@ def test_show_empty_frame_is_a_note_and_dict_is_two_columns():
 def test_note_and_text_block_escape():
     assert note("<b>x</b>")._repr_html_() == "<p><em>&lt;b&gt;x&lt;/b&gt;</em></p>"
     block = text_block("```\n<script>x</script>\nsk-abcdefghijklmnop1234")
-    assert block._repr_markdown_() == f"````text\n```\n<script>x</script>\n{REDACTED}\n````\n"
+    assert block._repr_markdown_() == f'<pre class="ak-text">```\n&lt;script&gt;x&lt;/script&gt;\n{REDACTED}</pre>\n'
     assert "<script>" not in block._repr_html_()
