@@ -306,10 +306,10 @@ _SURROGATE_ESCAPE = re.compile(r"(\\+)u([dD][89a-fA-F][0-9a-fA-F]{2})(\\u[dD][c-
 
 def scrub_surrogates(text: str, file: Any = None, problems: "Problems | None" = None,
                      first_line: int = 1) -> str:
-    """JSON text with lone UTF-16 surrogate escapes (``"\\ud800"``) replaced by ``\\ufffd``.
+    r"""JSON text with lone UTF-16 surrogate escapes (``"\ud800"``) replaced by ``\ufffd``.
 
-    ``json.loads`` accepts them but gives a str no UTF-8 (so no Arrow string column) can
-    hold; valid pairs (emoji) are kept. Each replacement is counted in one problem row.
+    ``json.loads`` accepts them but gives a str that no UTF-8 text (so no Arrow string
+    column) can hold; valid pairs (emoji) are kept. The replacements are one problem row.
 
     >>> scrub_surrogates('["\\ud800", "\\ud83d\\ude00"]')
     '["\\ufffd", "\\ud83d\\ude00"]'

@@ -37,7 +37,7 @@ from typing import Any
 import pandas as pd
 
 from ..exceptions import LoadError
-from ..model import CLASSIFICATIONS, Problems, Run, concat_runs
+from ..model import CLASSIFICATIONS, Problems, Run, concat_runs, scrub_surrogates
 
 FORMAT = "convex"
 BENCHMARK = "convex-evals"
@@ -676,6 +676,7 @@ def _read_json(path: Path, problems: Problems) -> tuple[Any, str]:
     text = _read_text(path, problems)
     if not text.strip():
         raise LoadError("empty file: expected a convex-evals JSON document", file=str(path), line=1)
+    text = scrub_surrogates(text, path, problems)
     try:
         return json.loads(text), text
     except json.JSONDecodeError as exc:
@@ -702,6 +703,16 @@ def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _count(data: dict, key: str, text: str, path: Path, problems: Problems) -> int | None:
+    """A header count; present but not an integer is a problem row and NA."""
+    value = data.get(key)
+    if value is None or _int_or_none(value) is not None:
+        return value
+    problems.add(path, _line_of(text, f'"{key}"'), f"{key} should be an integer, got "
+                 f"{type(value).__name__}; taken as NA", json.dumps(value)[:200])
+    return None
+
+
 def _load_failure_summary(path: Path, data: dict, text: str, problems: Problems) -> Run:
     run = data.get("run") if isinstance(data.get("run"), dict) else {}
     convex_id = run.get("_id") if isinstance(run.get("_id"), str) else None
@@ -726,8 +737,8 @@ def _load_failure_summary(path: Path, data: dict, text: str, problems: Problems)
         task_rows.append({"task_id": row["task_id"], "status": "failure", "success": False,
                           "error": row["error"], "category": row["category"], "step": row["step"],
                           "eval_id": row["eval_id"]})
-    total, passed = _int_or_none(data.get("totalEvals")), _int_or_none(data.get("passedCount"))
-    failed_count = _int_or_none(data.get("failedCount"))
+    total, passed, failed_count = (_count(data, key, text, path, problems)
+                                   for key in ("totalEvals", "passedCount", "failedCount"))
     if failed_count is not None and isinstance(data.get("failedEvals"), list) and failed_count != len(failed):
         problems.add(path, _line_of(text, '"failedCount"'),
                      f"failedCount is {failed_count} but failedEvals lists {len(failed)}", "")
@@ -740,8 +751,10 @@ def _load_failure_summary(path: Path, data: dict, text: str, problems: Problems)
     }
     if total is not None:
         meta["tasks_total"] = total
-    if passed is not None:
-        meta["tasks_passed"] = passed
+        if passed is not None:  # without the total, passes over the listed failures mislead
+            meta["tasks_passed"] = passed
+    else:
+        meta["tasks_partial"] = True  # failedEvals lists only failures: the rate is unknown
     if failed_count is not None:
         meta["tasks_failed"] = failed_count
     return Run(meta=meta, tasks=pd.DataFrame(task_rows), failures=pd.DataFrame(failure_rows),

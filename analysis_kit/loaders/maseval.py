@@ -56,7 +56,7 @@ from typing import Any, Iterator
 
 import pandas as pd
 
-from ..model import Problems, Run, to_json_text
+from ..model import Problems, Run, scrub_surrogates, to_json_text
 
 FORMAT = "maseval"
 CACHEABLE = True
@@ -182,6 +182,7 @@ def _read_jsonl(file: Path, problems: Problems) -> Iterator[tuple[int, dict]]:
             # Keep the record: one bad byte in a message should not lose the task.
             problems.add(file, lineno, f"invalid UTF-8 bytes replaced ({exc.reason} at byte {exc.start})", raw)
             text = raw.decode("utf-8", "replace")
+        text = scrub_surrogates(text, file, problems, first_line=lineno)
         try:
             report = json.loads(text)
         except ValueError as exc:
@@ -501,7 +502,7 @@ def _tool_calls(calls: Any, where: str, problem) -> str | None:
         args = fn.get("arguments")
         if isinstance(args, str):
             try:
-                args = json.loads(args) if args.strip() else {}
+                args = json.loads(scrub_surrogates(args)) if args.strip() else {}
             except ValueError:
                 problem(f"{where}.tool_calls[{i}] arguments are not valid JSON", args)
         out.append({"id": call.get("id"), "name": fn.get("name"), "arguments": args})
@@ -555,6 +556,7 @@ def _iter_json_list(path: Path, problems: Problems) -> Iterator[tuple[int, int, 
     except UnicodeDecodeError as exc:
         problems.add(path, raw.count(b"\n", 0, exc.start) + 1, f"invalid UTF-8 bytes replaced ({exc.reason})")
         text = raw.decode("utf-8", "replace")
+    text = scrub_surrogates(text, path, problems)
     decoder = json.JSONDecoder()
     ws = re.compile(r"[\s,]*")
     pos = ws.match(text, 0).end()
@@ -635,7 +637,10 @@ def _time(value: Any) -> pd.Timestamp | None:
 def _plus(start: pd.Timestamp | None, seconds: float | None) -> pd.Timestamp | None:
     if start is None or seconds is None:
         return None
-    return start + pd.Timedelta(seconds=seconds)
+    try:
+        return start + pd.Timedelta(seconds=seconds)
+    except (OverflowError, ValueError):  # a duration beyond pandas' range: the end is unknown
+        return None
 
 
 def _call_error(status: Any, error_type: Any, error: Any) -> str | None:

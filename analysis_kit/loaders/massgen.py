@@ -64,7 +64,7 @@ from typing import Any
 import pandas as pd
 
 from ..exceptions import LoadError
-from ..model import Problems, Run, to_json_text
+from ..model import Problems, Run, scrub_surrogates, to_json_text
 
 FORMAT = "massgen"
 
@@ -269,6 +269,7 @@ def _read_json(file: Path, problems: Problems, salvage: tuple[str, ...] = ()) ->
     if not text.strip():
         problems.add(file, 1, "empty file (no JSON)")
         return None
+    text = scrub_surrogates(text, file, problems)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

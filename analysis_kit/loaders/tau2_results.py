@@ -65,7 +65,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..model import Problems, Run
+from ..model import Problems, Run, scrub_surrogates
 
 FORMAT = "tau2_results"
 CACHEABLE = True
@@ -174,6 +174,8 @@ def _parse_document(path: Path, problems: Problems) -> tuple[dict, _Source, list
     """Parse a results file. Returns the top-level dict, its source and, when the file had
     to be salvaged, the text offset of each simulation."""
     text = _read_text(path, problems)
+    if text is not None:
+        text = scrub_surrogates(text, path, problems)
     source = _Source(path, text)
     if text is None:
         return {}, source, None
@@ -575,7 +577,7 @@ class _Builder:
                 call_id = _short_repr(call_id)  # ids are looked up in a dict: must be hashable
             if type(args) is str:
                 try:
-                    args = json.loads(args)
+                    args = json.loads(scrub_surrogates(args))
                 except ValueError:
                     self.bad(ref, "arguments", f"message #{i} tool call {name!r}: arguments are not "
                              "valid JSON; kept as the raw string", args)
@@ -845,6 +847,7 @@ def _load_sim_files(sims_dir: Path, builder: _Builder, problems: Problems) -> se
         if text is None:
             broken.add(sim_file.stem)
             continue
+        text = scrub_surrogates(text, sim_file, problems)
         source = _Source(sim_file, text)
         try:
             sim = json.loads(text)
