@@ -367,6 +367,8 @@ def concurrency_plot(events: Run | pd.DataFrame, *, kinds: Sequence[str] | None 
     curve = an.concurrency(_table(events, "events"), kinds=kinds)
     if curve.empty:
         return _no_data(ax, title, xlabel, ylabel)
+    if curve["in_flight"].max() <= 0:  # only instants (votes, answers): nothing ever runs
+        return _no_data(ax, title, xlabel, ylabel)
     x = _to_datenum(curve["time"])
     y = curve["in_flight"].to_numpy(dtype="float64")
     options = {"color": "C0", "linewidth": 1.2}
@@ -595,6 +597,9 @@ def pass_k_curve(data: Run | pd.DataFrame, *, n_boot: int = 1000, seed: int = 0,
     curves = _pass_k_tables(data, n_boot, seed)
     curves = {name: t[t["pass_hat_k"].notna()] for name, t in curves.items()}
     curves = {name: t for name, t in curves.items() if len(t)}
+    partial = len(_partial_runs(data)) if isinstance(data, Run) else 0
+    if partial:
+        title += f" ({partial} run{'s' if partial > 1 else ''} listing only some tasks left out)"
     if not curves:
         return _no_data(ax, title, xlabel, ylabel)
     for i, (name, curve) in enumerate(curves.items()):
@@ -625,11 +630,24 @@ def _pass_k_tables(data: Run | pd.DataFrame, n_boot: int, seed: int) -> dict[str
                 table[col] = np.nan
         return {"pass^k": table}
     tasks = _table(data, "tasks")
+    partial = _partial_runs(data) if isinstance(data, Run) else set()
+    tasks = tasks[~tasks["run_id"].isin(partial)]
     run_ids = tasks["run_id"].dropna().unique().tolist()
     if len(run_ids) <= 1:
         return {escape_label(run_ids[0]) if run_ids else "pass^k": an.pass_hat_k(tasks, n_boot=n_boot, seed=seed)}
     return {escape_label(rid): an.pass_hat_k(tasks[tasks["run_id"] == rid], n_boot=n_boot, seed=seed)
             for rid in run_ids}
+
+
+def _partial_runs(run: Run) -> set[str]:
+    """Run ids whose tasks table lists only some of the tasks that ran (meta tasks_total
+    above the rows: convex lists only failures), where pass^k from the rows would be wrong."""
+    partial = set()
+    for meta in run.meta.get("runs") or [run.meta]:
+        total, rid = meta.get("tasks_total"), meta.get("run_id")
+        if total is not None and int(total) > int((run.tasks["run_id"] == rid).sum()):
+            partial.add(rid)
+    return partial
 
 
 def compare_plot(data: Run | pd.DataFrame | Sequence[Run], run_b: Run | None = None, *,

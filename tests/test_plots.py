@@ -14,7 +14,7 @@ import pytest  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
 from analysis_kit import plots  # noqa: E402
-from analysis_kit.model import Run, conform  # noqa: E402
+from analysis_kit.model import Run, concat_runs, conform  # noqa: E402
 
 T0 = pd.Timestamp("2025-01-01 00:00:00", tz="UTC")
 
@@ -303,6 +303,12 @@ def test_concurrency_plot_buckets_long_curves_keeping_the_peak():
     assert any(label.startswith("most in flight per ") for label in legend_labels(ax))
 
 
+def test_concurrency_plot_of_instants_only_is_no_data():
+    ev = events([{"kind": "vote", "start": at(0), "end": at(0)}, {"kind": "answer", "start": at(3)}])
+    ax = plots.concurrency_plot(ev)
+    assert texts(ax) == [plots.NO_DATA]
+
+
 # ----------------------------------------------------------------------------- rounds
 
 def test_rounds_plot_tool_and_non_tool_seconds():
@@ -444,6 +450,17 @@ def test_pass_k_curve_from_table_and_one_curve_per_run():
     ax2 = plots.pass_k_curve(two, n_boot=0, ax=plt.figure().gca())
     assert legend_labels(ax2) == ["r1", r"r\$2", "95% bootstrap interval"]
     assert ax2.get_legend().get_title().get_text() == "run"
+
+
+def test_pass_k_curve_leaves_out_runs_listing_only_failures():
+    listed = conform(pd.DataFrame({"task_id": ["x"], "success": [False]}), "tasks")
+    convex_like = Run(meta={"run_id": "c", "tasks_total": 10, "tasks_passed": 9}, tasks=listed)
+    ax = plots.pass_k_curve(convex_like)
+    assert texts(ax) == [plots.NO_DATA]  # pass^1 from the one listed failure would say 0
+    assert "1 run listing only some tasks left out" in ax.get_title()
+    full = Run(meta={"run_id": "f"}, tasks=trials())
+    both = plots.pass_k_curve(concat_runs([convex_like, full]), n_boot=0, ax=plt.figure().gca())
+    assert legend_labels(both) == ["f", "95% bootstrap interval"]
 
 
 # ----------------------------------------------------------------------------- compare
