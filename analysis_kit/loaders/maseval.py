@@ -171,6 +171,9 @@ def _read_jsonl(file: Path, problems: Problems) -> Iterator[tuple[int, dict]]:
     except OSError as exc:
         problems.add(file, None, f"cannot read file: {exc}")
         return
+    if not data.strip():
+        problems.add(file, None, "empty file: no report lines")
+        return
     lines = data.split(b"\n")
     last = len(lines)
     for lineno, raw in enumerate(lines, start=1):

@@ -408,6 +408,10 @@ class _Loader:
             if f.is_file():
                 self.files[str(f.relative_to(self.root)) if f.is_relative_to(self.root) else f.name] = f.stat().st_size
                 return f
+            if f.is_symlink() or f.exists():  # present but unreadable as a file: say so
+                self.problems.add(f, None, f"{name} is not a regular file (a directory or a "
+                                  "broken symlink); not read")
+                return None
         return None
 
     def read_all(self, layout: str) -> None:
