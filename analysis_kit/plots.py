@@ -495,8 +495,10 @@ def cost_bars(data: Run | pd.DataFrame, *, by: str = "name", value: str = "cost_
             ax.barh(y[drawn], width[drawn], left=left[drawn], color=colors[column], label=column,
                     gid="segment", **kwargs)
         left = left + np.nan_to_num(width)
-    if value == "cost_usd":
+    if value == "cost_usd" and unpriced.reindex(order).fillna(0).any():
         _annotate_unpriced(ax, y, left, unpriced.reindex(order).fillna(0).to_numpy())
+        if left.max() > 0:
+            ax.set_xlim(0, float(left.max()) * 1.3)  # room for the notes right of the bars
     ax.set_yticks(y, list(order))
     ax.set_ylim(len(order) - 0.5, -0.5)
     if (stack or value == "tokens") and ax.get_legend_handles_labels()[0]:
@@ -539,7 +541,7 @@ def failures_heatmap(failures: Run | pd.DataFrame, *, rows: str = "step", cols: 
     grid = grid[grid.sum(axis=0).sort_values(ascending=False, kind="stable").index]
     if len(counts[rows].unique()) > max_rows:
         title += f" (top {max_rows} {rows})"
-    options = {"cmap": "Reds", "linewidths": 0.5, "linecolor": "white",
+    options = {"cmap": "Reds", "vmin": 0, "linewidths": 0.5, "linecolor": "white",
                "cbar_kws": {"label": "failures (count)"}}
     options.update(kwargs)
     sns.heatmap(grid.astype("int64"), annot=True, fmt="d", ax=ax, **options)

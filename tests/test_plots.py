@@ -348,6 +348,7 @@ def test_cost_bars_stack_by_kind_and_annotate_unpriced():
     assert texts(ax, "unpriced") == [" 1 unpriced", " unpriced (1 calls)"]
     unpriced_m2 = next(t for t in ax.texts if t.get_text() == " unpriced (1 calls)")
     assert unpriced_m2.get_position() == (0.0, 1)
+    assert ax.get_xlim() == pytest.approx((0.0, 1.5 * 1.3))  # room for " 1 unpriced" after m1's bar
     assert legend_labels(ax) == ["llm_call", "user_sim"]
     assert ax.get_xlabel() == "cost (USD)"
     assert_labelled(ax)
