@@ -28,13 +28,12 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from . import analyses as an
+from .analyses._util import CONTAINER_KINDS, LLM_KINDS, duration_ms, seconds
 from .model import Run, conform
 
 NO_DATA = "no data"
 NONE_LABEL = "(none)"
 LABEL_MAX = 60  # characters of a label drawn; log text can be arbitrarily long
-LLM_KINDS = ("llm_call", "expert_call", "user_sim", "evaluator")
-CONTAINER_KINDS = ("step", "round")  # spans that contain other operations
 ERROR_COLOR = "#d62728"
 SECONDS_PER_DAY = 86400.0
 _CONTROL = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|[\x00-\x1f\x7f]")  # ANSI codes first
@@ -115,8 +114,7 @@ def _date_axis(ax: Axes) -> None:
 
 def _to_datenum(times: pd.Series) -> np.ndarray:
     """tz-aware timestamps as matplotlib date numbers (days since 1970, UTC)."""
-    seconds = an._util.seconds(times)
-    return seconds / SECONDS_PER_DAY
+    return seconds(times) / SECONDS_PER_DAY
 
 
 def _durations(events: pd.DataFrame, by: str | None) -> tuple[pd.DataFrame, str | None]:
@@ -131,7 +129,9 @@ def _durations(events: pd.DataFrame, by: str | None) -> tuple[pd.DataFrame, str 
         ev, column = ev[ev["kind"] == "tool_call"], "name"
     if by != "kind":
         ev = ev[~ev["kind"].isin(CONTAINER_KINDS)]
-    ms = an._util.duration_ms(ev).to_numpy(dtype="float64")
+    if column is not None and column not in ev.columns:
+        raise ValueError(f"by must be an events column, 'model' or 'tool'; got {by!r}")
+    ms = duration_ms(ev).to_numpy(dtype="float64")
     keep = np.isfinite(ms)
     frame = pd.DataFrame({"_ms": ms[keep]})
     if column is not None:
@@ -295,6 +295,8 @@ def gantt(events: Run | pd.DataFrame, *, task_id: str | None = None, agent: str 
         timeline = timeline[timeline["kind"].isin(list(kinds))]
     elif (~timeline["kind"].isin(CONTAINER_KINDS)).any():
         timeline = timeline[~timeline["kind"].isin(CONTAINER_KINDS)]
+    if lane not in ("thread", "agent"):
+        raise ValueError(f"lane must be 'thread' or 'agent'; got {lane!r}")
     other = "agent" if lane == "thread" else "thread"
     if len(timeline) and timeline[lane].isna().all() and timeline[other].notna().any():
         lane = other  # the source fills only the other column (MassGen has no threads)

@@ -374,9 +374,13 @@ def test_cost_bars_all_unpriced_draws_no_bar_only_notes():
     assert texts(ax, "unpriced") == [" unpriced (3 calls)"]
 
 
-def test_cost_bars_rejects_unknown_value():
+def test_unknown_options_are_named_in_the_error():
     with pytest.raises(ValueError, match="value must be"):
         plots.cost_bars(cost_events(), value="joules")
+    with pytest.raises(ValueError, match="by must be"):
+        plots.latency_hist(linear_events(), by="colour")
+    with pytest.raises(ValueError, match="lane must be"):
+        plots.gantt(gantt_events(), lane="task")
 
 
 # ----------------------------------------------------------------------------- failures
