@@ -171,6 +171,8 @@ def _read_jsonl(file: Path, problems: Problems) -> Iterator[tuple[int, dict]]:
     except OSError as exc:
         problems.add(file, None, f"cannot read file: {exc}")
         return
+    if data.startswith(b"\xef\xbb\xbf"):  # a BOM (Windows editors) would break the first record
+        data = data[3:]
     if not data.strip():
         problems.add(file, None, "empty file: no report lines")
         return
