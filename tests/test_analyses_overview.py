@@ -95,3 +95,12 @@ def test_totals_wall_time_from_meta_over_runs():
     assert totals(concat_runs([a, b]))["wall_s"] == 1200.0
     c = Run(meta={"run_id": "c", "duration_s": 512.0})
     assert totals(c)["wall_s"] == 512.0
+
+
+def test_pass_hat_k_is_empty_for_a_run_listing_only_failures():
+    from analysis_kit.analyses import pass_hat_k
+    from analysis_kit.model import Run
+
+    run = Run(meta={"run_id": "r", "tasks_partial": True, "tasks_total": 10, "tasks_passed": 8},
+              tasks=[{"task_id": "a", "success": False}, {"task_id": "b", "success": False}])
+    assert pass_hat_k(run).empty

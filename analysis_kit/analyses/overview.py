@@ -147,6 +147,8 @@ def pass_hat_k(tasks: Run | pd.DataFrame, n_boot: int = 1000, seed: int = 0,
     [0.667, 0.333, 0.0]
     """
     columns = ["k", "pass_hat_k", "ci_low", "ci_high", "tasks"]
+    if isinstance(tasks, Run) and any(m.get("tasks_partial") for m in tasks.meta.get("runs") or [tasks.meta]):
+        return empty_frame(columns)  # only failures are listed (convex): no per-task trials to count
     t = table(tasks, "tasks")
     ok = tasks_success(t)
     t = t.assign(_ok=ok)[ok.notna()]
