@@ -26,11 +26,20 @@ FIG_DPI = 80  # enough for a notebook; PNG encoding time grows with the pixel co
 
 # --- display data -------------------------------------------------------------------------
 
-def new_figure(width: float = 8.0, height: float = 3.2):
-    """A Figure outside pyplot's state machine, so explorers never leak open figures."""
+def new_figure(width: float = 8.0, height: float = 3.2, *, left: float | None = None):
+    """A Figure outside pyplot's state machine, so explorers never leak open figures.
+
+    With ``left`` (the left margin as a fraction) the margins are fixed: an interactive
+    redraw then renders once, where a layout engine would measure and draw twice. Without
+    it (static views) the constrained layout fits long labels.
+    """
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), dpi=FIG_DPI, layout="constrained")
+    if left is None:
+        return Figure(figsize=(width, height), dpi=FIG_DPI, layout="constrained")
+    fig = Figure(figsize=(width, height), dpi=FIG_DPI)
+    fig.subplots_adjust(left=left, right=0.97, bottom=0.18, top=0.88)
+    return fig
 
 
 def png_bytes(fig) -> bytes:
@@ -50,11 +59,15 @@ def html_data(html: str, text: str = "") -> dict:
     return _output({"text/html": html, "text/plain": text or "(html)"})
 
 
-def object_data(obj: Any) -> dict:
+def object_data(obj: Any, *, markdown: bool = False) -> dict:
     """One display_data output from an object with ``_repr_html_``/``_repr_markdown_``
-    (e.g. :func:`analysis_kit.safe.show`'s Table)."""
-    data = {"text/plain": repr(obj)}
-    for mime, method in (("text/html", "_repr_html_"), ("text/markdown", "_repr_markdown_")):
+    (e.g. :func:`analysis_kit.safe.show`'s Table). Output widgets render the HTML and are
+    never exported as markdown, so the markdown form is made only when asked for."""
+    # A Table's repr lays the text out again with tabulate; widgets show the HTML anyway.
+    plain = repr(obj) if markdown or not isinstance(obj, safe.Table) else f"(table of {len(obj)} rows)"
+    data = {"text/plain": plain}
+    wanted = [("text/html", "_repr_html_")] + ([("text/markdown", "_repr_markdown_")] if markdown else [])
+    for mime, method in wanted:
         if hasattr(obj, method):
             data[mime] = getattr(obj, method)()
     return _output(data)
@@ -83,6 +96,8 @@ def output_text(out) -> str:
 def label_text(value: Any, max_chars: int = 60) -> str:
     """Log text fit for an option label: ANSI and secrets removed, cut. Option labels are
     rendered as text by ipywidgets, never as HTML."""
+    if _missing(value):
+        return NA_LABEL
     return safe.clean(value, max_chars=max_chars).replace("\n", " ")
 
 
@@ -197,8 +212,8 @@ class StaticView:
         outs = [figure_data(fig) for fig in self.figures]
         for title, obj in self.parts:
             if title:
-                outs.append(object_data(_Heading(title)))
-            outs.append(object_data(obj))
+                outs.append(object_data(_Heading(title), markdown=True))
+            outs.append(object_data(obj, markdown=True))
         return outs
 
     def markdown(self) -> str:

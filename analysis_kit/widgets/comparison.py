@@ -40,7 +40,7 @@ class RunComparison:
         self.run_b = w.Dropdown(options=ids, value=ids[1] if len(ids) > 1 else ids[0], description="run b")
         self.metric = w.Dropdown(options=[ALL], value=ALL, description="metric")
         self.chart_out, self.table_out, self.changes_out = w.Output(), w.Output(), w.Output()
-        self.figure = new_figure(8, 3.5)
+        self.figure = new_figure(8, 3.5, left=0.3)
         self.rows = pd.DataFrame()
         self.changes = pd.DataFrame()
         self.comparison = pd.DataFrame()

@@ -85,7 +85,8 @@ class FailureExplorer:
         self.detail_html = failure_html(self.current_failure)
         render(self.detail_out, html_data(self.detail_html, safe.clean(self.current_failure["error"])))
         task_id = self.current_failure["task_id"]
-        if self.task_explorer is not None and pd.notna(task_id) and str(task_id) in self.task_explorer.rows:
+        # Only a failure the user picks opens its task; the automatic first pick does not.
+        if change is not None and self.task_explorer is not None and pd.notna(task_id) and str(task_id) in self.task_explorer.rows:
             self.task_explorer.show_task(str(task_id))
 
     def static_view(self) -> StaticView:

@@ -67,8 +67,8 @@ class LatencyExplorer:
         self.hist_out, self.calls_out, self.task_out = w.Output(), w.Output(), w.Output()
         self.rows = pd.DataFrame(columns=ROW_COLUMNS)
         self.selected_call: pd.Series | None = None
-        self.figure = new_figure(8, 3.2)
-        self.ax = self.figure.add_subplot()
+        self.figure = new_figure(8, 3.2, left=0.09)
+        self.ax = self._setup_axes()
         for control in (self.kind, self.model, self.tool, self.agent):
             control.observe(self._on_filter, names="value")
         self.duration.observe(self._on_range, names="value")
@@ -98,7 +98,7 @@ class LatencyExplorer:
         self._order = np.argsort(ms, kind="stable")  # row positions by ascending duration
         self._sorted_ms = ms[self._order]
         positive = ms[ms > 0]
-        self.log = bool(positive.size) and positive.max() / positive.min() > 10 ** LOG_DECADES
+        self.log = bool(positive.size and positive.max() / positive.min() > 10 ** LOG_DECADES)
         self._sorted_x = np.log10(np.maximum(self._sorted_ms, MIN_MS)) if self.log else self._sorted_ms
         if ms.size:
             lo, hi = float(self._sorted_x[0]), float(self._sorted_x[-1])
@@ -166,24 +166,45 @@ class LatencyExplorer:
         hi = min(max(to_x(high), self.duration.min), self.duration.max)
         self.duration.value = (lo, hi)
 
+    def _setup_axes(self):
+        """Axes with one bar per bin and a hidden "no data" text, drawn once; a redraw only
+        moves and resizes the bars (clearing and rebuilding the axes costs more than the
+        histogram itself)."""
+        ax = self.figure.add_subplot()
+        self._bars = ax.bar(np.arange(self.bins), np.zeros(self.bins), width=1.0, align="edge",
+                            color="C0", alpha=0.75, linewidth=0)
+        self._no_data = ax.text(0.5, 0.5, plots.NO_DATA, transform=ax.transAxes, ha="center",
+                                va="center", color="0.4", visible=False)
+        if self.log:
+            from matplotlib.ticker import FuncFormatter, NullFormatter
+
+            ax.set_xscale("log")
+            # Plain "10 ms" / "2 s" labels: the default 10^k labels go through mathtext, whose
+            # parser alone costs more than the rest of a redraw.
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, pos: _fmt_ms(v)))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("duration (ms" + (", log scale)" if self.log else ")"))
+        ax.set_ylabel("operations (count)")
+        return ax
+
     def _draw_hist(self, chosen: np.ndarray) -> None:
         """np.histogram of the chosen durations, drawn as bars (never a per-point plot)."""
-        ax = self.ax
-        ax.clear()
         lo, hi = self.duration.value
         self.counts, edges = np.histogram(self._sorted_x[chosen], bins=self.bins, range=(lo, hi))
         self.edges_ms = 10 ** edges if self.log else edges
-        title = "Latency of " + self._filter_text()
-        if chosen.size == 0:
-            ax.text(0.5, 0.5, plots.NO_DATA, transform=ax.transAxes, ha="center", va="center", color="0.4")
-        else:
-            ax.bar(self.edges_ms[:-1], self.counts, width=np.diff(self.edges_ms), align="edge",
-                   color="C0", alpha=0.75, linewidth=0)
+        for rect, x0, x1, height in zip(self._bars.patches, self.edges_ms[:-1], self.edges_ms[1:], self.counts):
+            rect.set_x(x0)
+            rect.set_width(x1 - x0)
+            rect.set_height(height)
+        self.ax.set_xlim(self.edges_ms[0], self.edges_ms[-1])
         if self.log:
-            ax.set_xscale("log")
-        ax.set_title(plots.escape_label(title, 90))
-        ax.set_xlabel("duration (ms" + (", log scale)" if self.log else ")"))
-        ax.set_ylabel("operations (count)")
+            from matplotlib.ticker import LogLocator
+
+            narrow = hi - lo < 3  # decades shown: a narrow view also gets ticks at 2x and 5x
+            self.ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if narrow else (1.0,)))
+        self.ax.set_ylim(0, max(1, int(self.counts.max(initial=0))) * 1.05)
+        self._no_data.set_visible(chosen.size == 0)
+        self.ax.set_title(plots.escape_label("Latency of " + self._filter_text(), 90))
         render(self.hist_out, figure_data(self.figure))
 
     def _filter_text(self) -> str:

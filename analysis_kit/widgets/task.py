@@ -70,21 +70,50 @@ def _event_spans(events: pd.DataFrame) -> pd.Series:
     return (g["end"].max() - g["start"].min()).dt.total_seconds()
 
 
-def _sorted_task_ids(tasks: pd.DataFrame, sort: str) -> list[str]:
-    """Task ids (one per task, trials merged) in the order ``sort`` asks for."""
+def per_task(tasks: pd.DataFrame) -> pd.DataFrame:
+    """One row per task id (trials merged): longest duration, total cost, worst outcome
+    rank and the dropdown label; computed once so sorting and filtering are cheap.
+
+    >>> t = pd.DataFrame({"task_id": ["a", "a"], "trial": [0, 1], "outcome": ["success", "failure"],
+    ...                   "duration_s": [1.0, 3.0], "cost_usd": [0.5, None]})
+    >>> per_task(t)[["task_id", "duration", "cost", "outcome"]].values.tolist()
+    [['a', 3.0, 0.5, 0]]
+    """
     if tasks.empty:
-        return []
-    per_task = tasks.groupby("task_id", sort=True).agg(
-        duration=("duration_s", "max"), cost=("cost_usd", lambda s: s.sum(min_count=1)),
-        outcome=("outcome", lambda s: min(OUTCOME_RANK.get(str(v), 4) for v in s)))
-    per_task = per_task.reset_index()
+        return pd.DataFrame(columns=["task_id", "duration", "cost", "outcome", "outcomes", "label"])
+    rank = tasks["outcome"].astype(str).map(OUTCOME_RANK).fillna(OUTCOME_RANK["unknown"])
+    g = tasks.assign(_rank=rank).groupby("task_id", sort=True)
+    out = pd.DataFrame({
+        "duration": g["duration_s"].max(), "cost": g["cost_usd"].sum(min_count=1),
+        "outcome": g["_rank"].min().astype(int),
+        "outcomes": g["outcome"].agg(lambda s: ",".join(sorted(set(s.astype(str))))),
+    }).reset_index()
+    out["task_id"] = out["task_id"].astype(str)
+    out["label"] = [_label(t, o, d, c) for t, o, d, c in
+                    zip(out["task_id"], out["outcomes"], out["duration"], out["cost"])]
+    return out
+
+
+def _label(task_id: str, outcomes: str, duration: float, cost: float) -> str:
+    parts = [label_text(task_id, 50), outcomes]
+    if pd.notna(duration):
+        parts.append(f"{duration:,.1f} s")
+    if pd.notna(cost):
+        parts.append(f"${cost:,.4f}")
+    return "  ·  ".join(parts)
+
+
+def _sorted_task_ids(per: pd.DataFrame, sort: str) -> list[str]:
+    """Task ids in the order ``sort`` asks for (ties by task id)."""
     if sort == "duration":
-        per_task = per_task.sort_values(["duration", "task_id"], ascending=[False, True], na_position="last")
+        per = per.sort_values(["duration", "task_id"], ascending=[False, True], na_position="last")
     elif sort == "cost":
-        per_task = per_task.sort_values(["cost", "task_id"], ascending=[False, True], na_position="last")
+        per = per.sort_values(["cost", "task_id"], ascending=[False, True], na_position="last")
     elif sort == "outcome":
-        per_task = per_task.sort_values(["outcome", "task_id"], kind="stable")
-    return per_task["task_id"].astype(str).tolist()
+        per = per.sort_values(["outcome", "task_id"], kind="stable")
+    else:
+        per = per.sort_values("task_id", kind="stable")
+    return per["task_id"].tolist()
 
 
 class TaskExplorer:
@@ -109,6 +138,11 @@ class TaskExplorer:
         self.index = index if index is not None and index.run is self.run else TaskIndex(self.run)
         self.fold_chars = fold_chars
         self.tasks = task_list(self.run, self.index)
+        self._per_task = per_task(self.tasks)
+        self._labels = dict(zip(self._per_task["task_id"], self._per_task["label"]))
+        self._orders: dict[str, list[str]] = {}  # sort key -> task ids, computed on first use
+        trials = self.tasks.dropna(subset=["trial"]).groupby("task_id")["trial"]
+        self._trials = {str(t): sorted({int(v) for v in values}) for t, values in trials}
         self._quiet = False
         self.search = w.Text(value="", placeholder="filter task ids", description="search",
                              continuous_update=True)
@@ -126,7 +160,7 @@ class TaskExplorer:
         self.current_events = pd.DataFrame()
         self.current_transcript = pd.DataFrame()
         self.header_text, self.transcript_html = "", ""
-        self.figure = new_figure(8, 3.0)
+        self.figure = new_figure(8, 3.0, left=0.18)
         self.search.observe(self._on_list, names="value")
         self.sort.observe(self._on_list, names="value")
         self.task.observe(self._on_task, names="value")
@@ -140,7 +174,9 @@ class TaskExplorer:
     # --- the task list ----------------------------------------------------------------------
 
     def _on_list(self, change: Any = None) -> None:
-        ids = _sorted_task_ids(self.tasks, self.sort.value)
+        if self.sort.value not in self._orders:
+            self._orders[self.sort.value] = _sorted_task_ids(self._per_task, self.sort.value)
+        ids = self._orders[self.sort.value]
         needle = self.search.value.strip().lower()
         if needle:
             ids = [t for t in ids if needle in t.lower()]
@@ -148,7 +184,7 @@ class TaskExplorer:
         keep = self.current_task if self.current_task in ids else (ids[0] if ids else None)
         self._quiet = True
         try:
-            self.task.options = [(self._label(t), t) for t in ids]
+            self.task.options = [(self._labels[t], t) for t in ids]
             self.task.value = keep
         finally:
             self._quiet = False
@@ -156,21 +192,8 @@ class TaskExplorer:
             self._set_trials(keep)
             self._show()
 
-    def _label(self, task_id: str) -> str:
-        rows = self.tasks[self.tasks["task_id"] == task_id]
-        outcome = ",".join(sorted(set(rows["outcome"].astype(str))))
-        dur = rows["duration_s"].max()
-        cost = rows["cost_usd"].sum(min_count=1)
-        parts = [label_text(task_id, 50), outcome]
-        if pd.notna(dur):
-            parts.append(f"{dur:,.1f} s")
-        if pd.notna(cost):
-            parts.append(f"${cost:,.4f}")
-        return "  ·  ".join(parts)
-
     def _set_trials(self, task_id: str | None) -> None:
-        trials = self.tasks.loc[self.tasks["task_id"] == task_id, "trial"].dropna()
-        values = sorted({int(v) for v in trials})
+        values = self._trials.get(task_id, [])
         self._quiet = True
         try:
             self.trial.options = [(f"trial {v}", v) for v in values] or [("-", None)]
@@ -215,7 +238,8 @@ class TaskExplorer:
                                           f'{safe.escape_html(self.header_text)}</strong></div>',
                                           self.header_text))
         self.figure.clear()
-        plots.gantt(events, task_id=task_id, trial=trial, ax=self.figure.add_subplot())
+        ax = plots.gantt(events, task_id=task_id, trial=trial, ax=self.figure.add_subplot())
+        _fix_legend(ax)
         render(self.gantt_out, figure_data(self.figure))
         self.current_events = an.task_timeline(events)
         render(self.events_out, object_data(safe.show(
@@ -233,6 +257,14 @@ class TaskExplorer:
         from IPython.display import display
 
         display(self.widget)
+
+
+def _fix_legend(ax) -> None:
+    """A legend in a fixed corner: loc="best" tests every bar against every spot, which on a
+    task with hundreds of operations costs more than the rest of the redraw."""
+    legend = ax.get_legend()
+    if legend is not None:
+        legend.set_loc("upper right")
 
 
 def task_header(run: Run, task_id: str, trial: int | None = None) -> str:
@@ -327,8 +359,7 @@ def task_static(run: Run, task_id: str | None = None, trial: int | None = None, 
     run = single_run(run)
     index = TaskIndex(run)
     if task_id is None:
-        tasks = task_list(run, index)
-        ordered = _sorted_task_ids(tasks, "outcome")
+        ordered = _sorted_task_ids(per_task(task_list(run, index)), "outcome")
         task_id = ordered[0] if ordered else None
     if task_id is None:
         return StaticView(parts=[("Task", safe.note("this run has no tasks"))])
