@@ -532,6 +532,14 @@ class _Loader:
         return self.agent_ids[i] if 0 <= i < len(self.agent_ids) else None
 
     # -- events
+    def _key_text(self, value: Any, f: str, etype: str, key: str) -> str | None:
+        """An id used to join events (agent, label, vote): text, or None plus a problem."""
+        if value is None or isinstance(value, str):
+            return value
+        self.problems.add(f, None, f"{key} of a {etype} event should be text, got "
+                          f"{type(value).__name__}; taken as NA", json.dumps(value, default=str)[:200])
+        return None
+
     def _coordination_rows(self, f: str) -> list[dict]:
         rows = []
         for ev in self.coord_events:
@@ -541,7 +549,7 @@ class _Loader:
             if ts is None and ev.get("timestamp") is not None:
                 self.problems.add(f, None, f"unreadable timestamp in {etype} event",
                                   json.dumps(ev, default=str)[:200])
-            agent = ev.get("agent_id")
+            agent = self._key_text(ev.get("agent_id"), f, etype, "agent_id")
             # The round column is an agent's round; session-wide events keep theirs in attrs.
             row = {"agent": agent, "round": _num(ctx.get("round")) if agent else None,
                    "start": ts, "end": ts, "event_type": etype}
@@ -549,11 +557,11 @@ class _Loader:
             if ev.get("details") is not None:
                 extras["details"] = ev.get("details")
             if etype in ANSWER_TYPES:
-                label = ctx.get("label")
+                label = self._key_text(ctx.get("label"), f, etype, "label")
                 row.update(kind="answer", name=label, label=label)
             elif etype in VOTE_TYPES:
-                row.update(kind="vote", name=ctx.get("voted_for"), voted_for=ctx.get("voted_for"),
-                           reason=ctx.get("reason"))
+                voted_for = self._key_text(ctx.get("voted_for"), f, etype, "voted_for")
+                row.update(kind="vote", name=voted_for, voted_for=voted_for, reason=ctx.get("reason"))
             elif etype in RESTART_TYPES:
                 row.update(kind="restart", name=etype)
             else:
