@@ -26,7 +26,8 @@ FIG_DPI = 80  # enough for a notebook; PNG encoding time grows with the pixel co
 
 # --- display data -------------------------------------------------------------------------
 
-def new_figure(width: float = 8.0, height: float = 3.2, *, left: float | None = None):
+def new_figure(width: float = 8.0, height: float = 3.2, *, left: float | None = None,
+               bottom: float = 0.18):
     """A Figure outside pyplot's state machine, so explorers never leak open figures.
 
     With ``left`` (the left margin as a fraction) the margins are fixed: an interactive
@@ -38,8 +39,17 @@ def new_figure(width: float = 8.0, height: float = 3.2, *, left: float | None = 
     if left is None:
         return Figure(figsize=(width, height), dpi=FIG_DPI, layout="constrained")
     fig = Figure(figsize=(width, height), dpi=FIG_DPI)
-    fig.subplots_adjust(left=left, right=0.97, bottom=0.18, top=0.88)
+    fig.ak_margins = {"left": left, "right": 0.97, "bottom": bottom, "top": 0.88}
+    fig.subplots_adjust(**fig.ak_margins)
     return fig
+
+
+def clear_figure(fig) -> None:
+    """Empty ``fig`` for a redraw, keeping its fixed margins (Figure.clear resets them)."""
+    fig.clear()
+    margins = getattr(fig, "ak_margins", None)
+    if margins:
+        fig.subplots_adjust(**margins)
 
 
 def png_bytes(fig) -> bytes:

@@ -10,7 +10,7 @@ import pandas as pd
 from .. import analyses as an
 from .. import plots, safe
 from ..model import Run, concat_runs
-from ._common import ALL, StaticView, figure_data, new_figure, object_data, render
+from ._common import ALL, StaticView, clear_figure, figure_data, new_figure, object_data, render
 
 
 def _as_multi(runs: Run | Sequence[Run]) -> Run:
@@ -40,7 +40,8 @@ class RunComparison:
         self.run_b = w.Dropdown(options=ids, value=ids[1] if len(ids) > 1 else ids[0], description="run b")
         self.metric = w.Dropdown(options=[ALL], value=ALL, description="metric")
         self.chart_out, self.table_out, self.changes_out = w.Output(), w.Output(), w.Output()
-        self.figure = new_figure(8, 3.5, left=0.3)
+        # Tall enough for a dozen metrics, with their names on the left.
+        self.figure = new_figure(9, 4.6, left=0.25, bottom=0.12)
         self.rows = pd.DataFrame()
         self.changes = pd.DataFrame()
         self.comparison = pd.DataFrame()
@@ -80,9 +81,10 @@ class RunComparison:
             return
         metric = self.metric.value
         self.rows = self.comparison if metric == ALL else self.comparison[self.comparison["metric"] == metric]
-        self.figure.clear()
-        plots.compare_plot(self.comparison, metric=None if metric == ALL else metric,
-                           ax=self.figure.add_subplot())
+        clear_figure(self.figure)
+        ax = plots.compare_plot(self.comparison, metric=None if metric == ALL else metric,
+                                ax=self.figure.add_subplot())
+        ax.title.set_fontsize(9)  # run ids can be long; keep the title inside the figure
         render(self.chart_out, figure_data(self.figure))
         render(self.table_out, object_data(safe.show(
             self.rows, caption=f"{self.run_b.value} (b) against {self.run_a.value} (a)")))

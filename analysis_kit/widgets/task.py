@@ -12,8 +12,8 @@ from .. import analyses as an
 from .. import plots, safe
 from ..analyses._util import tasks_success
 from ..model import Run
-from ._common import (StaticView, TaskIndex, figure_data, html_data, label_text, new_figure,
-                      object_data, render)
+from ._common import (StaticView, TaskIndex, clear_figure, figure_data, html_data, label_text,
+                      new_figure, object_data, render)
 
 SORTS = [("duration (longest first)", "duration"), ("cost (highest first)", "cost"),
          ("outcome (failures first)", "outcome"), ("task id", "task_id")]
@@ -160,7 +160,8 @@ class TaskExplorer:
         self.current_events = pd.DataFrame()
         self.current_transcript = pd.DataFrame()
         self.header_text, self.transcript_html = "", ""
-        self.figure = new_figure(8, 3.0, left=0.18)
+        # Room for lane names on the left and the date offset under the axis.
+        self.figure = new_figure(9, 3.4, left=0.2, bottom=0.28)
         self.search.observe(self._on_list, names="value")
         self.sort.observe(self._on_list, names="value")
         self.task.observe(self._on_task, names="value")
@@ -237,8 +238,8 @@ class TaskExplorer:
         render(self.header_out, html_data(f'<div class="ak-task-header"><strong>'
                                           f'{safe.escape_html(self.header_text)}</strong></div>',
                                           self.header_text))
-        self.figure.clear()
-        ax = plots.gantt(events, task_id=task_id, trial=trial, ax=self.figure.add_subplot())
+        clear_figure(self.figure)
+        ax = plots.gantt(events, task_id=task_id, trial=trial, lane="agent", ax=self.figure.add_subplot())
         _fix_legend(ax)
         render(self.gantt_out, figure_data(self.figure))
         self.current_events = an.task_timeline(events)
@@ -365,7 +366,7 @@ def task_static(run: Run, task_id: str | None = None, trial: int | None = None, 
         return StaticView(parts=[("Task", safe.note("this run has no tasks"))])
     events = index.events(task_id, trial)
     fig = new_figure(8, 3.0)
-    plots.gantt(events, task_id=task_id, trial=trial, ax=fig.add_subplot())
+    plots.gantt(events, task_id=task_id, trial=trial, lane="agent", ax=fig.add_subplot())
     timeline = an.task_timeline(events)
     talk = an.transcript(index.messages(task_id, trial), task_id, trial)
     return StaticView(figures=[fig], parts=[
