@@ -308,7 +308,7 @@ def fold_html(text: Any, fold_chars: int = FOLD_CHARS, detail_chars: int = DETAI
     """Untrusted text as escaped HTML; beyond ``fold_chars`` it is cut with "... (N more
     chars)" and the whole (up to ``detail_chars``) goes in a <details> element, escaped too.
 
-    >>> fold_html("<b>" + "x" * 10, fold_chars=5)[:70]
+    >>> fold_html("<b>" + "x" * 10, fold_chars=5)[:75]
     '<pre class="ak-text">&lt;b&gt;xx</pre><p class="ak-more">... (8 more chars)'
     """
     full = safe.clean(text)
