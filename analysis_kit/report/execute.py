@@ -35,10 +35,11 @@ def kernel_name(preferred: str = NOTEBOOK_KERNEL) -> str:
     return "python3"
 
 
-def execute(notebook: str | os.PathLike, output: str | os.PathLike, parameters: dict[str, Any], *,
+def execute(notebook: Any, output: str | os.PathLike, parameters: dict[str, Any], *,
             timeout: float = DEFAULT_TIMEOUT_S, kernel: str | None = None,
             cwd: str | os.PathLike | None = None, km: Any = None) -> Path:
-    """Run ``notebook`` with ``parameters`` (typed values) into ``output``; return its path.
+    """Run ``notebook`` (a path or a NotebookNode) with ``parameters`` (typed values) into
+    ``output``; return its path.
 
     Raises papermill's ``PapermillExecutionError`` when a cell fails and nbclient's
     ``CellTimeoutError`` when one runs past ``timeout`` seconds; the output notebook is
@@ -47,15 +48,19 @@ def execute(notebook: str | os.PathLike, output: str | os.PathLike, parameters: 
 
     >>> execute("notebooks/latency.ipynb", "/tmp/latency.ipynb", {"run_path": None})  # doctest: +SKIP
     """
+    import nbformat
     import papermill
 
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
+    source = notebook if isinstance(notebook, nbformat.NotebookNode) else str(notebook)
     papermill.execute_notebook(
-        str(notebook), str(output), parameters=dict(parameters),
+        source, str(output), parameters=dict(parameters),
         kernel_name=kernel or kernel_name(), execution_timeout=timeout,
         cwd=str(cwd) if cwd is not None else None, progress_bar=False,
-        log_output=False, **({"km": km} if km is not None else {}),
+        log_output=False, request_save_on_cell_execute=False,  # one write at the end: saving
+        # after every cell cost more than most cells take
+        **({"km": km} if km is not None else {}),
     )
     return output
 
@@ -71,13 +76,18 @@ for _name in ("pandas", "matplotlib.pyplot", "seaborn", "analysis_kit", "analysi
     except Exception:  # a module that fails to import fails in its section, with its error
         pass
 """
-# Runs before every section: a clean namespace and no figures left over.
+# Runs before every section: a clean namespace and no figures left over. (IPython's
+# reset() also rotates the history database, which costs more than most sections.)
 PRELUDE = """\
-get_ipython().reset(new_session=True)
+_ip = get_ipython()
+for _name in [n for n in _ip.user_ns if n not in _ip.user_ns_hidden and not n.startswith("_")]:
+    del _ip.user_ns[_name]
 import matplotlib.pyplot as _plt
 _plt.close("all")
-del _plt
+del _plt, _ip, _name
 """
+# No history database for report kernels: nobody reads it and every cell would write to it.
+KERNEL_ARGUMENTS = ["--HistoryManager.enabled=False"]
 
 
 def _snippet(code: str, kernel: str):
@@ -110,7 +120,8 @@ class WarmKernel:
         try:
             papermill.execute_notebook(_snippet(WARM_UP, self.kernel), None, kernel_name=self.kernel,
                                        progress_bar=False, execution_timeout=self.startup_timeout,
-                                       start_timeout=self.startup_timeout, km=self.km)
+                                       start_timeout=self.startup_timeout, km=self.km,
+                                       extra_arguments=KERNEL_ARGUMENTS)
         except Exception:
             self.shutdown()
         return self
@@ -120,12 +131,16 @@ class WarmKernel:
         """Like :func:`execute`, on this kernel; a timeout or a dead kernel gets a new one."""
         if self.km is None:
             return execute(notebook, output, parameters, timeout=timeout, kernel=self.kernel)
-        import papermill
+        import nbformat
+        from nbformat.v4 import new_code_cell
 
+        # The reset runs as a first cell tagged "remove" (exports drop it): one papermill
+        # run per section instead of two.
+        nb = nbformat.read(str(notebook), as_version=4)
+        prelude = new_code_cell(PRELUDE, metadata={"tags": ["remove", "ak-prelude"]})
+        nb.cells.insert(0, prelude)
         try:
-            papermill.execute_notebook(_snippet(PRELUDE, self.kernel), None, kernel_name=self.kernel,
-                                       progress_bar=False, execution_timeout=timeout, km=self.km)
-            return execute(notebook, output, parameters, timeout=timeout, kernel=self.kernel, km=self.km)
+            return execute(nb, output, parameters, timeout=timeout, kernel=self.kernel, km=self.km)
         except Exception as exc:
             if type(exc).__name__ != "PapermillExecutionError":  # the kernel may be stuck or gone
                 self.shutdown()

@@ -14,6 +14,7 @@ markdown unescaped: nbconvert's markdown template leaves the first line of a str
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,26 @@ def _config(redact: bool) -> Config:
     return c
 
 
+_exporters = threading.local()  # compiling the templates costs more than converting a section
+
+
+def _exporter(kind: str, redact: bool):
+    cache = _exporters.__dict__.setdefault("cache", {})
+    if (kind, redact) not in cache:
+        from nbconvert import HTMLExporter, MarkdownExporter
+
+        config = _config(redact)
+        if kind == "md":
+            config.NbConvertBase.display_data_priority = MARKDOWN_PRIORITY
+            exporter = MarkdownExporter(config=config)
+        else:
+            exporter = HTMLExporter(config=config, template_name="basic")
+            exporter.embed_images = True
+        exporter.register_preprocessor(SafeTextPreprocessor(config=config), enabled=True)
+        cache[(kind, redact)] = exporter
+    return cache[(kind, redact)]
+
+
 def to_markdown(notebook: str | os.PathLike, section: str, out_dir: str | os.PathLike, *,
                 redact: bool = True) -> str:
     """The section as markdown; its images are written to ``out_dir/assets/<section>/``
@@ -89,12 +110,7 @@ def to_markdown(notebook: str | os.PathLike, section: str, out_dir: str | os.Pat
 
     >>> md = to_markdown("reports/notebooks/latency.ipynb", "latency", "reports")  # doctest: +SKIP
     """
-    from nbconvert import MarkdownExporter
-
-    config = _config(redact)
-    config.NbConvertBase.display_data_priority = MARKDOWN_PRIORITY
-    exporter = MarkdownExporter(config=config)
-    exporter.register_preprocessor(SafeTextPreprocessor(config=config), enabled=True)
+    exporter = _exporter("md", redact)
     assets = f"assets/{section}"
     body, resources = exporter.from_filename(str(notebook), resources={"output_files_dir": assets})
     for name, data in (resources.get("outputs") or {}).items():
@@ -110,11 +126,5 @@ def to_html(notebook: str | os.PathLike, *, redact: bool = True) -> str:
 
     >>> fragment = to_html("reports/notebooks/latency.ipynb")                    # doctest: +SKIP
     """
-    from nbconvert import HTMLExporter
-
-    config = _config(redact)
-    exporter = HTMLExporter(config=config, template_name="basic")
-    exporter.embed_images = True
-    exporter.register_preprocessor(SafeTextPreprocessor(config=config), enabled=True)
-    body, _ = exporter.from_filename(str(notebook))
+    body, _ = _exporter("html", redact).from_filename(str(notebook))
     return body

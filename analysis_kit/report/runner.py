@@ -83,25 +83,39 @@ def plan(paths: Sequence[str | os.PathLike], sections: Sequence[str] | None = No
 
 
 def _run_section(section: str, notebook: Path, params: dict[str, Any], out_dir: Path, *,
-                 formats: tuple[str, ...], timeout: float, warm: Any, redact: bool) -> SectionResult:
-    from . import export
-
+                 timeout: float, warm: Any) -> SectionResult:
+    """Execute one section (in a worker thread); :func:`_export_section` follows."""
     result = SectionResult(section)
     started = time.perf_counter()
     executed = out_dir / "notebooks" / f"{section}.ipynb"
     result.notebook = executed
     try:
         warm.execute(notebook, executed, params, timeout=timeout)
-        if "md" in formats:
-            result.markdown = export.to_markdown(executed, section, out_dir, redact=redact)
-        if "html" in formats:
-            result.html = export.to_html(executed, redact=redact)
         result.ok = True
     except Exception as exc:  # a failed section is reported, never fatal to the others
         from .execute import describe_error
 
         result.error = describe_error(exc)
     result.seconds = time.perf_counter() - started
+    return result
+
+
+def _export_section(result: SectionResult, out_dir: Path, *, formats: tuple[str, ...],
+                    redact: bool) -> SectionResult:
+    """Export an executed section (in the parent thread, while the kernels run the next ones)."""
+    from . import export
+
+    if not result.ok:
+        return result
+    started = time.perf_counter()
+    try:
+        if "md" in formats:
+            result.markdown = export.to_markdown(result.notebook, result.section, out_dir, redact=redact)
+        if "html" in formats:
+            result.html = export.to_html(result.notebook, redact=redact)
+    except Exception as exc:
+        result.ok, result.error = False, f"export failed: {type(exc).__name__}: {exc}"
+    result.seconds += time.perf_counter() - started
     return result
 
 
@@ -134,8 +148,7 @@ def run_report(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *
         todo.put((section, nb, params))
     done: queue.Queue = queue.Queue()
     go, stop = threading.Event(), threading.Event()
-    run_section = lambda item, warm: _run_section(  # noqa: E731
-        *item, out, formats=formats, timeout=timeout, warm=warm, redact=redact)
+    run_section = lambda item, warm: _run_section(*item, out, timeout=timeout, warm=warm)  # noqa: E731
     workers = [threading.Thread(target=_worker, args=(todo, done, go, stop, kernel, run_section),
                                 name=f"report-worker-{i}", daemon=True)
                for i in range(max(1, min(int(jobs), len(planned))))]
@@ -163,13 +176,13 @@ def run_report(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *
                 # every worker is gone: whatever is left never ran
                 result = next(SectionResult(s, error="the report worker stopped before this section ran")
                               for s in planned if s not in results)
-            results[result.section] = result
+            results[result.section] = _export_section(result, out, formats=formats, redact=redact)
             bar.set_postfix_str(f"{result.section} {'ok' if result.ok else 'FAILED'}")
             bar.update(1)
-    for w in workers:
-        w.join()
     ordered = [results[s] for s in planned]
     files = assemble.write(out, ordered, resolved, formats=formats, redact=redact)
+    for w in workers:  # kernels shut down while the report was being written
+        w.join()
     return ReportResult(out, ordered, files)
 
 
