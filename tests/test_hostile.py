@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -296,13 +297,19 @@ def test_report_of_a_damaged_run_lists_input_problems(tmp_path):
     from analysis_kit.report import run_report
 
     with no_hang(900):
-        result = run_report([str(mc.PROFILE)], tmp_path / "report", sections=["overview", "problems"],
+        log = tmp_path / "damaged.log"
+        log.write_bytes(mc.PROFILE.read_bytes() + b"[PROFILE] 2025-12-23 10:00:09.000 task=t9 "
+                        b"type=llm_call duration_ms=<script>alert(1)</script>\n")
+        result = run_report([str(log)], tmp_path / "report", sections=["overview", "problems"],
                             formats=("md",), jobs=1, progress=False)
     assert result.ok, result.failed
     report = (tmp_path / "report" / "ANALYSIS_REPORT.md").read_text()
     assert "Input problems" in report
-    assert "7 input problems in 1 files." in report
-    for reason, count in (("duration_ms is not a valid duration", 4), ("no type= field", 1)):
-        assert reason in report
-    # The raw text is shown escaped: the traceback's [PROFILE] never becomes a link or tag.
-    assert "<script" not in report
+    assert "8 input problems in 1 files." in report
+    # Counts by reason (markdown-escaped text) and an example row with file and line.
+    for row in (r"\| duration\\_ms is not a valid duration \S.*: abc +\| +1 \|", r"\| no type= field +\| +1 \|"):
+        assert re.search(row, report), row
+    assert "input\\_tokens=ten" in report  # the raw example, escaped
+    # The raw text is untrusted: the <script> of the bad duration is shown escaped.
+    assert "<script>" not in report
+    assert "alert(1)" in report.replace("\\(", "(").replace("\\)", ")")
