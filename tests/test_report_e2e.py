@@ -105,7 +105,7 @@ def test_full_report_escapes_hostile_messages_and_redacts_secrets(full):
 @pytest.mark.parametrize("fmt, sections", [
     ("tau2_profile", ["latency", "problems"]),
     ("maseval", ["cost", "conversations"]),
-    ("massgen", ["coordination"]),
+    ("massgen", ["timeline", "coordination"]),
     ("convex", ["overview", "failures"]),
 ])
 def test_key_sections_of_each_format(samples, tmp_path, fmt, sections):
@@ -124,6 +124,9 @@ def test_key_sections_of_each_format(samples, tmp_path, fmt, sections):
     elif fmt == "massgen":
         assert f"winner: {escape_markdown(run.meta['winner'])}" in md
         assert "window.\\_\\_ak\\_pwned" in md  # the hostile vote/answer text, escaped
+        n_rounds = int((run.events["kind"] == "round").sum())
+        assert "tool\\_wall\\_s" in md and n_rounds > 0  # the per-round table of a multi-agent run
+        assert "| tool\\_wall\\_s" in md.replace(" ", "").replace("|", "| ", 1) or "tool\\_wall\\_s" in md
     else:
         by_step = failures_mod.failures_by(run, by="step")
         top = by_step.sort_values("count", ascending=False).iloc[0]
