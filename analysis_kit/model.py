@@ -53,17 +53,23 @@ CLASSIFICATIONS = ("MODEL_FAULT", "OVERLY_STRICT", "AMBIGUOUS_TASK", "KNOWN_GAP"
 
 def _cast(series: pd.Series, kind: str) -> pd.Series:
     if kind == "str":
-        if series.dtype == "string":
+        # Categoricals (dictionary-encoded strings) are kept: big loaders use them for
+        # columns of few distinct values, which saves memory and a Parquet round trip.
+        if series.dtype == "string" or isinstance(series.dtype, pd.CategoricalDtype):
             return series
         return series.astype("object").where(series.notna(), None).map(
             lambda v: v if v is None or isinstance(v, str) else str(v)
         ).astype("string")
     if kind == "int":
+        if series.dtype == "Int64":  # already typed: no copy
+            return series
         numbers = pd.to_numeric(series, errors="coerce")
         if numbers.dtype.kind == "f":  # inf or beyond int64 cannot be an integer: NA
             numbers = numbers.where(numbers.abs() < 2.0**63)
         return numbers.round().astype("Int64")
     if kind == "float":
+        if series.dtype == "float64":
+            return series
         return pd.to_numeric(series, errors="coerce").astype("float64")
     if kind == "bool":
         if series.dtype == "boolean":
@@ -73,10 +79,15 @@ def _cast(series: pd.Series, kind: str) -> pd.Series:
         ).astype("boolean")
     if kind == "time":
         if isinstance(series.dtype, pd.DatetimeTZDtype):
-            return series.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
-        return pd.to_datetime(series, errors="coerce", utc=True, format="mixed").astype(
-            "datetime64[ns, UTC]"
-        )
+            times = series.dt.tz_convert("UTC")
+        else:
+            times = pd.to_datetime(series, errors="coerce", utc=True, format="mixed")
+        try:
+            return times.astype("datetime64[ns, UTC]")
+        except (OverflowError, pd.errors.OutOfBoundsDatetime):
+            # Outside 1677-2262 (a corrupt epoch value): NA rather than a crash.
+            inside = (times >= pd.Timestamp.min.tz_localize("UTC")) & (times <= pd.Timestamp.max.tz_localize("UTC"))
+            return times.where(inside).astype("datetime64[ns, UTC]")
     return series.astype("object")
 
 
@@ -106,12 +117,12 @@ def conform(df: pd.DataFrame | Iterable[dict] | None, table: str, run_id: str | 
             series = pd.Series([None] * n, index=df.index, dtype="object")
         out[col] = _cast(series, kind)
     if run_id is not None:
-        out["run_id"] = pd.Series([run_id] * n, index=df.index, dtype="string")
+        out["run_id"] = pd.Series(pd.array([run_id], dtype="string").repeat(n), index=df.index)
     standard = {c for c, _ in SCHEMA[table]}
     for col in df.columns:
         if col not in standard:
             out[col] = df[col]
-    return pd.DataFrame(out, index=df.index)
+    return pd.DataFrame(out, index=df.index, copy=False)  # no copy of columns already right
 
 
 class Problems:

@@ -337,7 +337,9 @@ def _to_time(value: Any) -> pd.Timestamp | None:
             if value != value or value in (float("inf"), float("-inf")):
                 return None
             unit = "ms" if abs(value) > 1e11 else "s"
-            return pd.Timestamp(value, unit=unit, tz="UTC")
+            ts = pd.Timestamp(value, unit=unit, tz="UTC")
+            # Beyond pandas' nanosecond range (a corrupt epoch) the tables cannot hold it.
+            return ts if pd.Timestamp.min.tz_localize("UTC") <= ts <= pd.Timestamp.max.tz_localize("UTC") else None
         if isinstance(value, str):
             text = value.strip()
             m = SNAPSHOT_TS_RE.match(text)
