@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -166,3 +167,38 @@ def test_massgen_snapshot_tree_fuzzed_names(tmp_path):
     result = load_only_run_or_load_error("massgen", root)
     assert isinstance(result, Run)
     assert any("vote.json" in f for f in result.problems["file"])  # the cut vote is reported
+
+
+# ------------------------------------------------------------------ what the fuzz found
+# Each of these crashed a loader before the fix; they stay as plain regression tests.
+
+def test_found_lone_surrogate_escape_is_replaced_and_reported(tmp_path):
+    data = json.loads(mc.TAU2.read_text())
+    data["simulations"][0]["messages"][1]["content"] = "half an emoji \ud83d here"
+    path = mc.write(tmp_path, "s.json", json.dumps(data).encode())  # ensure_ascii: "\ud83d" escape
+    run = loader_module("tau2_results").load(path)
+    assert run.messages["content"].iloc[1] == "half an emoji \ufffd here"
+    assert run.problems["reason"].tolist() == ["1 lone UTF-16 surrogate escape(s) in JSON strings replaced by U+FFFD"]
+
+
+def test_found_out_of_range_numbers_become_na():
+    run = Run(meta={"run_id": "r"}, tasks=[{"task_id": "a", "trial": 1e30, "input_tokens": float("inf"),
+                                            "start": pd.Timestamp(1e10, unit="s", tz="UTC")},
+                                           {"task_id": "b", "trial": 2, "input_tokens": 5,
+                                            "start": "2025-01-01T00:00:00Z"}])
+    assert run.tasks["trial"].isna().tolist() == [True, False]
+    assert run.tasks["input_tokens"].tolist()[1] == 5 and pd.isna(run.tasks["input_tokens"].iloc[0])
+    assert pd.isna(run.tasks["start"].iloc[0]) and str(run.tasks["start"].iloc[1]) == "2025-01-01 00:00:00+00:00"
+
+
+def test_found_massgen_epoch_beyond_2262_is_a_problem_row(tmp_path):
+    root = mc.massgen_copy(tmp_path)
+    coord = json.loads((root / "coordination_events.json").read_text())
+    coord["events"][0]["timestamp"] = 11735732800.0  # one digit too many: year 2341
+    coord["events"][1]["agent_id"] = ["agent_a"]  # a list where an id belongs
+    (root / "coordination_events.json").write_text(json.dumps(coord))
+    run = loader_module("massgen").load(root)
+    reasons = run.problems["reason"].tolist()
+    assert "unreadable timestamp in session_start event" in reasons
+    assert "agent_id of a new_answer event should be text, got list; taken as NA" in reasons
+    assert len(run.events) == 11
