@@ -54,10 +54,10 @@ def test_check_formats():
 
 def test_default_run_reads_samples_json(tmp_path):
     (tmp_path / "samples.json").write_text(json.dumps(
-        {"tau2_profile": "tau2_profile/profile.log", "tau2_results": "r/x.json", "maseval": "maseval"}))
+        {"tau2_profile": "tau2_profile/profile.log", "tau2_results": "r/x.json", "tau2_results_rerun": "r2/y.json"}))
     assert default_run("latency", tmp_path) == str((tmp_path / "tau2_profile/profile.log").resolve())
     assert default_run("comparison", tmp_path) == [str((tmp_path / "r/x.json").resolve()),
-                                                   str((tmp_path / "maseval").resolve())]
+                                                   str((tmp_path / "r2/y.json").resolve())]
     with pytest.raises(ParameterError, match="no massgen run"):
         default_run("coordination", tmp_path)
     with pytest.raises(ParameterError, match="no sample index"):

@@ -27,11 +27,11 @@ TITLES = {
     "coordination": "Coordination", "comparison": "Comparison", "problems": "Input problems",
 }
 # The bundled sample run that shows each section best (format names of samples.json).
-# Comparison needs two runs: the two tau2-bench runs of the same sample tasks.
+# Comparison needs two runs: two tau2-bench runs of the same sample tasks.
 DEFAULT_FORMATS: dict[str, str | tuple[str, ...]] = {
     "overview": "tau2_results", "latency": "tau2_profile", "timeline": "tau2_profile",
     "cost": "maseval", "failures": "convex", "conversations": "tau2_results",
-    "coordination": "massgen", "comparison": ("tau2_results", "maseval"), "problems": "tau2_profile",
+    "coordination": "massgen", "comparison": ("tau2_results", "tau2_results_rerun"), "problems": "tau2_profile",
 }
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

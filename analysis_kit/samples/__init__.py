@@ -21,6 +21,7 @@ INDEX_NAME = "samples.json"  # format -> path of its run, relative to the sample
 SAMPLE_MODULES = {
     "tau2_profile": "analysis_kit.samples.tau2_profile",
     "tau2_results": "analysis_kit.samples.tau2_results",
+    "tau2_results_rerun": "analysis_kit.samples.tau2_results_rerun",
     "maseval": "analysis_kit.samples.maseval",
     "massgen": "analysis_kit.samples.massgen",
     "convex": "analysis_kit.samples.convex",
