@@ -55,6 +55,7 @@ summed (NA when none known).
 from __future__ import annotations
 
 import codecs
+import re
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -219,62 +220,138 @@ def _attrs_generic():
             .otherwise(None).alias("attrs"))
 
 
-def _attrs_regular(keys: tuple[str, ...]):
-    """attrs of a line holding only the expected keys: built from the extracted columns."""
+# Fast path. A writer emits each event type with the same keys in the same order, so most
+# lines have one of a few "shapes" (key sequences). The shapes are learned from a sample of
+# the block's lines; a line of a known shape is split on single spaces into exactly its
+# tokens (one `split_exact`, then a literal `starts_with` check per token), about ten times
+# cheaper than one regex search per key. Only lines that qualify take it: the fixed-width
+# timestamp parsed, and no character that would make splitting on " " differ from the
+# regex path (tabs and other whitespace) or need JSON escaping (quotes, backslashes,
+# control characters). Every other line, and every line of a shape not learned, takes the
+# generic path (one regex per key); both give the same columns.
+_FAST_UNSAFE = r'[^\S ]|["\\\x00-\x1f\x7f]'
+_SIMPLE_KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
+SHAPE_SAMPLE = 1000  # lines looked at to learn shapes, per round
+MAX_SHAPES = 48      # shapes tried per block (more would cost more than the generic path)
+
+
+def _shapes(tails: list[str]) -> list[tuple[str, ...]]:
+    """The key sequences of ``tails`` usable by the fast path, most frequent first: every
+    token ``key=value`` with a plain key, no key twice."""
+    counts: dict[tuple[str, ...], int] = {}
+    for tail in tails:
+        keys = tuple(tok.partition("=")[0] for tok in tail.split(" "))
+        if "=" not in tail or not all("=" in tok for tok in tail.split(" ")):
+            continue
+        if len(set(keys)) != len(keys) or not all(_SIMPLE_KEY.match(k) for k in keys):
+            continue
+        counts[keys] = counts.get(keys, 0) + 1
+    return sorted(counts, key=counts.get, reverse=True)
+
+
+def _attrs_shape(keys: tuple[str, ...]):
+    """attrs of lines of one shape: the non-core keys in sorted order, values typed. The
+    fast path admits no quote, backslash or control character, so quoting needs no escaping."""
+    import json
+
     import polars as pl
 
-    pieces = [pl.when(pl.col(f"k_{k}").is_not_null())
-              .then(pl.concat_str([pl.lit(f'"{k}":'), _json_value(pl.col(f"k_{k}"))]))
-              for k in sorted(k for k in keys if k not in CORE_KEYS)]
-    if not pieces:
+    c = pl.col
+    names = sorted(k for k in keys if k not in CORE_KEYS)
+    if not names:
         return pl.lit(None, pl.String).alias("attrs")
-    joined = pl.concat_str(pieces, separator=",", ignore_nulls=True)
-    return (pl.when(joined != "").then(pl.concat_str([pl.lit("{"), joined, pl.lit("}")]))
-            .otherwise(None).alias("attrs"))
+    pieces = []
+    for i, k in enumerate(names):
+        v = c(f"k_{k}")
+        typed = (pl.when(v.str.contains(_NUMBER)).then(v)
+                 .when(v.is_in(["True", "true"])).then(pl.lit("true"))
+                 .when(v.is_in(["False", "false"])).then(pl.lit("false"))
+                 .when(v.is_in(ABSENT)).then(pl.lit("null"))
+                 .otherwise(pl.concat_str([pl.lit('"'), v, pl.lit('"')])))
+        pieces += [pl.lit(("{" if i == 0 else ",") + json.dumps(k) + ":"), typed]
+    return pl.concat_str(pieces + [pl.lit("}")]).alias("attrs")
 
 
-# The keys each event type's writer emits. A line holding exactly such keys (one "=" per
-# key found) takes the fast path: only these keys are searched for. Any other line (extra
-# keys such as vLLM timings, repeated keys, "=" inside values, unknown types) takes the
-# generic path, which searches for every key; both give the same columns.
-EXPECTED = {
-    "llm_call": ("model", "call_type", "duration_ms", "has_tool_calls", "input_tokens", "output_tokens", "step"),
-    "tool_call": ("function", "call_type", "duration_ms", "error", "step"),
-    "expert_call": ("model", "call_type", "duration_ms"),
-    "step_complete": ("step", "total_duration_ms", "from_role", "to_role"),
-    "user_sim": ("model", "call_type", "duration_ms"),
-    "evaluator": ("model", "call_type", "duration_ms"),
-}
+def _match_shape(sub, keys: tuple[str, ...]):
+    """(rows of ``sub`` whose tail has exactly the shape ``keys``, with k_ columns and
+    attrs; the other rows)."""
+    import polars as pl
+
+    c = pl.col
+    n = len(keys)
+    # Split once into columns: a struct field taken from an expression re-runs the split.
+    names = [f"__f{i}" for i in range(n)]
+    split = sub.select(c("tail").str.split_exact(" ", n - 1).struct.rename_fields(names).alias("f")).unnest("f")
+    ok = pl.all_horizontal(*[c(f).str.starts_with(f"{k}=") for f, k in zip(names, keys)]).fill_null(False)
+    ok = split.select(ok).to_series()
+    hit = pl.concat([sub.filter(ok), split.filter(ok).select(
+        *[c(f).str.slice(len(k) + 1).alias(f"k_{k}") for f, k in zip(names, keys)])], how="horizontal")
+    if not len(hit):
+        return None, sub
+    return hit.with_columns(_attrs_shape(keys)), sub.filter(~ok)
+
+
+def _fast_keys(df):
+    """(rows parsed by shape, rows left for the generic path)."""
+    import polars as pl
+
+    c = pl.col
+    ok = c("end").is_not_null() & ~c("text").str.contains(_FAST_UNSAFE)
+    df = df.with_columns(ok.alias("fast"))
+    rest = [df.filter(~c("fast")).drop("fast")]
+    df = df.filter(c("fast")).drop("fast")
+    if not len(df):
+        return [], rest[0]
+    df = df.with_columns(
+        pl.when(c("level") == "PROFILE").then(c("text").str.slice(34)).otherwise(c("text").str.slice(37))
+        .alias("tail"))
+    df = df.with_columns((c("tail").str.count_matches(" ", literal=True) + 1).alias("n_tok"))
+    parts, tried = [], set()
+    pending = df
+    for _round in range(3):  # learn from the lines still unmatched (a few rounds at most)
+        sample = pending.head(SHAPE_SAMPLE)["tail"].to_list()
+        sample += pending.gather_every(max(1, len(pending) // SHAPE_SAMPLE))["tail"].to_list()
+        shapes = [s for s in _shapes(sample)
+                  if s not in tried][:MAX_SHAPES - len(tried)]
+        if not shapes:
+            break
+        tried.update(shapes)
+        left = []
+        for (n,), sub in pending.partition_by("n_tok", as_dict=True).items():
+            for keys in (s for s in shapes if len(s) == n):
+                if not len(sub):
+                    break
+                hit, sub = _match_shape(sub, keys)
+                if hit is not None:
+                    parts.append(hit)
+            left.append(sub)
+        pending = pl.concat(left) if left else pending.clear()
+        if len(pending) * 100 <= len(df):  # the few odd lines are cheaper by the generic path
+            break
+    rest.append(pending.drop("tail", "n_tok"))
+    parts = [p.drop("tail", "n_tok") for p in parts]
+    return parts, pl.concat(rest, how="vertical_relaxed")
+
+
 HEAD_KEYS = ("task", "thread", "type")
 ALL_KEYS = tuple(dict.fromkeys(CORE_KEYS + TYPED_KEYS + ("from_role", "to_role")))
 
 
 def _extract_keys(df):
-    """Columns k_<key> (raw text, NA where absent) and attrs, fast path where possible."""
+    """Columns k_<key> (raw text, NA where absent) and attrs: by shape where possible,
+    else one regex per key (first occurrence of a key wins)."""
     import polars as pl
 
     c = pl.col
-    df = df.with_columns(*[_key(k) for k in HEAD_KEYS],
-                         c("text").str.count_matches("=", literal=True).alias("n_eq"))
-    parts, others = [], []
-    for (kind,), sub in df.partition_by("k_type", as_dict=True, maintain_order=True).items():
-        keys = EXPECTED.get(kind)
-        if keys is None:
-            others.append(sub)
-            continue
-        sub = sub.with_columns(*[_key(k) for k in keys])
-        found = pl.sum_horizontal(*[c(f"k_{k}").is_not_null().cast(pl.Int32) for k in HEAD_KEYS + keys])
-        sub = sub.with_columns((c("n_eq") == found).alias("regular"))
-        parts.append(sub.filter(c("regular")).drop("regular").with_columns(_attrs_regular(keys)))
-        others.append(sub.filter(~c("regular")).select(df.columns))
-    rest = pl.concat(others) if others else df.clear()
+    parts, rest = _fast_keys(df)
     if len(rest):
-        rest = rest.with_columns(*[_key(k) for k in ALL_KEYS if k not in HEAD_KEYS], _attrs_generic())
+        rest = rest.with_columns(*[_key(k) for k in ALL_KEYS], _attrs_generic())
         parts.append(rest)
     if not parts:
-        return df.with_columns(*[pl.lit(None, pl.String).alias(f"k_{k}") for k in ALL_KEYS
-                                 if k not in HEAD_KEYS], pl.lit(None, pl.String).alias("attrs"))
-    out = pl.concat(parts, how="diagonal_relaxed").sort("line")
+        return df.with_columns(*[pl.lit(None, pl.String).alias(f"k_{k}") for k in ALL_KEYS],
+                               pl.lit(None, pl.String).alias("attrs"))
+    out = pl.concat(parts, how="diagonal_relaxed") if len(parts) > 1 else parts[0]
+    out = out.sort("line") if len(parts) > 1 else out
     missing = [pl.lit(None, pl.String).alias(f"k_{k}") for k in ALL_KEYS if f"k_{k}" not in out.columns]
     out = out.with_columns(missing) if missing else out
     # "None"/"null"/empty mean absent (attrs keeps them as JSON null).
@@ -290,15 +367,22 @@ def _parse_time(expr):
             .dt.replace_time_zone("UTC"))
 
 
-def _timestamps(df):
-    """Column ``end`` from the fixed-width timestamp, else (other widths, ``T``, missing
-    milliseconds, extra spaces) from a regex on the lines where that failed."""
+def _fixed_end(df):
+    """Column ``end`` from the writer's fixed-width timestamp (NA where the line has another shape)."""
     import polars as pl
 
     c = pl.col
     after = pl.when(c("level") == "PROFILE").then(c("text").str.slice(33, 1)).otherwise(c("text").str.slice(36, 1))
-    df = df.with_columns(_parse_time(c("ts_text")).alias("end"))
-    df = df.with_columns(pl.when(after.is_in([" ", ""])).then(c("end")).otherwise(None).alias("end"))
+    return df.with_columns(pl.when(after.is_in([" ", ""])).then(_parse_time(c("ts_text"))).otherwise(None)
+                           .alias("end"))
+
+
+def _timestamps(df):
+    """Column ``end`` where the fixed-width timestamp failed (other widths, ``T``, missing
+    milliseconds, extra spaces): from a regex on those lines only."""
+    import polars as pl
+
+    c = pl.col
     if not df.select(c("end").is_null().any()).item():
         return df
     head = c("text").str.extract(r"^\[[A-Z_]+\]\s*(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?)(?:\s|$)", 1)
@@ -357,7 +441,7 @@ def _parse_block(text: str, first_line: int, bad_lines: list[int], file: str):
         .otherwise(c("text").str.slice(13, 23)).alias("ts_text"),
         c("text").hash(seed=0).alias("hash"),
     )
-    df = _extract_keys(df)
+    df = _extract_keys(_fixed_end(df))
     is_step = c("k_type") == "step_complete"
     df = _timestamps(df)
     df = df.with_columns(
@@ -423,15 +507,30 @@ def _tasks(events):
     )
 
 
-def _to_pandas(frame) -> pd.DataFrame:
-    """polars -> pandas keeping nullable types and Arrow-backed strings (no Python objects)."""
+# Columns of few distinct values, handed to pandas as categoricals (dictionary-encoded):
+# a fraction of the memory of one string per row, and stored as such in the Parquet cache.
+CATEGORICAL = ("task_id", "agent", "thread", "kind", "name", "call_type", "level", "file")
+
+
+def _to_pandas(frame, categorical: tuple[str, ...] = ()) -> pd.DataFrame:
+    """polars -> pandas keeping nullable types and Arrow-backed strings (no Python objects);
+    ``categorical`` string columns become pandas categoricals. ``frame`` is consumed: its
+    buffers move to pandas column by column, so the two copies do not coexist."""
     import polars as pl
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     table = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+    del frame  # the caller holds no other reference (see _build_run): Arrow now owns the buffers
+    for name in categorical:
+        if name in table.column_names:
+            i = table.column_names.index(name)
+            # Encoded by Arrow from the column's own values (a polars Categorical may carry
+            # the categories of every column that shared its string cache).
+            table = table.set_column(i, name, pc.dictionary_encode(table.column(i).cast(pa.large_string())))
     mapping = {pa.large_string(): pd.StringDtype("pyarrow"), pa.string(): pd.StringDtype("pyarrow"),
                pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
-    return table.to_pandas(types_mapper=mapping.get, self_destruct=True)
+    return table.to_pandas(types_mapper=mapping.get, self_destruct=True, split_blocks=True)
 
 
 def _files(path: Path) -> list[Path]:
@@ -516,8 +615,8 @@ def _build_run(path: Path, event_frames: list, problem_frames: list, problems: P
     events = events.drop("hash").with_columns(
         pl.lit(None, pl.Int64).alias("trial"), pl.lit(None, pl.Int64).alias("round"),
         pl.lit(None, pl.Int64).alias("cached_tokens"), pl.lit(None, pl.Float64).alias("cost_usd"),
-        *[c(col).cast(pl.Categorical) for col in ("call_type", "level", "file") if col in events.columns],
     )
-    frame = _to_pandas(events)
+    holder = [events]
     del events
+    frame = _to_pandas(holder.pop(), CATEGORICAL)
     return Run(meta=meta, tasks=tasks, events=frame, problems=conform(problem_rows, "problems"))
