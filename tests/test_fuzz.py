@@ -134,7 +134,7 @@ def test_json_values_of_the_wrong_type(fmt, source, name, data):
         paths = list(_paths(obj))[1:]
         if not paths:
             break
-        _replace(obj, data.draw(st.sampled_from(paths)), data.draw(WRONG_VALUES))
+        _replace(obj, data.draw(st.sampled_from(paths)), copy.deepcopy(data.draw(WRONG_VALUES)))
     blob = json.dumps(obj, allow_nan=True).encode("utf-8", "surrogatepass")
     with tempfile.TemporaryDirectory() as tmp:
         load_only_run_or_load_error(fmt, place(Path(tmp), fmt, name, blob))
@@ -148,7 +148,7 @@ def test_maseval_lines_with_values_of_the_wrong_type(data):
         obj = json.loads(raw)
         for _ in range(data.draw(st.integers(1, 4))):
             paths = list(_paths(obj))[1:]
-            _replace(obj, data.draw(st.sampled_from(paths)), data.draw(WRONG_VALUES))
+            _replace(obj, data.draw(st.sampled_from(paths)), copy.deepcopy(data.draw(WRONG_VALUES)))
         lines.append(json.dumps(obj, allow_nan=True))
     with tempfile.TemporaryDirectory() as tmp:
         path = mc.write(Path(tmp), "benchmark_1.jsonl", "\n".join(lines).encode("utf-8", "surrogatepass"))
