@@ -292,3 +292,62 @@ def test_cache_returns_equal_tables_and_touch_invalidates(sample_path, tmp_path)
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
     assert cache.get(path, "tau2_profile") is None
     assert len(ak.load(path).events) == len(first.events)
+
+
+# ---------------------------------------------------------------- fast path by key shape
+
+def test_shapes_learned_are_plain_unique_key_sequences():
+    tails = ["task=a type=x d=1", "task=b type=y d=2", "type=z task=c", "task=a task=b",
+             "task=a junk", 'k"=1', "task=q type=x d=3"]
+    assert tau2_profile._shapes(tails) == [("task", "type", "d"), ("type", "task")]
+
+
+def test_fast_and_generic_paths_give_the_same_event(tmp_path):
+    """The same fields by shape (plain lines) and by one regex per key (a tab, a quote or a
+    repeated key sends a line to the generic path), with hand-checked values."""
+    head = "[PROFILE] 2025-12-23 10:15:33.012 "
+    plain = head + "task=t1 thread=7 type=llm_call model=m=2 step=3 duration_ms=5.5 has_tool_calls=False x=None y=1e3 z=abc"
+    lines = [plain] * 3 + [
+        plain.replace(" z=abc", "\tz=abc"),             # a tab: generic path, z is still a key
+        plain + " task=t9",                              # repeated key: the first wins
+        plain.replace("z=abc", 'z=a"b'),                # a quote: escaped by the generic path
+    ]
+    run = tau2_profile.load(write(tmp_path, "\n".join(lines) + "\n"))
+    ev = run.events
+    assert ev["task_id"].astype(str).tolist() == ["t1"] * 6
+    assert ev["name"].astype(str).tolist() == ["m=2"] * 6
+    assert ev["duration_ms"].tolist() == [5.5] * 6
+    assert ev["step"].tolist() == [3] * 6 and ev["has_tool_calls"].tolist() == [False] * 6
+    attrs = [json.loads(a) for a in ev["attrs"]]
+    want = {"has_tool_calls": False, "step": 3, "x": None, "y": 1000.0, "z": "abc"}
+    assert attrs[:5] == [want] * 5
+    assert attrs[5] == dict(want, z='a"b')
+    assert ev["attrs"][0] == '{"has_tool_calls":false,"step":3,"x":null,"y":1e3,"z":"abc"}'
+    assert ev["attrs"][0] == ev["attrs"][3]  # same text from both paths
+    assert run.problems.empty
+
+
+def test_many_shapes_in_one_block(tmp_path):
+    """Lines of more shapes than are learned per block all parse (the rest by regex)."""
+    head = "[PROFILE] 2025-12-23 10:15:33.012 task=t thread=1 type=tool_call"
+    lines = [f"{head} function=f{i} k{i}={i} duration_ms={i}" for i in range(tau2_profile.MAX_SHAPES * 2)]
+    run = tau2_profile.load(write(tmp_path, "\n".join(lines)))
+    assert run.events["name"].astype(str).tolist() == [f"f{i}" for i in range(len(lines))]
+    assert run.events["duration_ms"].tolist() == [float(i) for i in range(len(lines))]
+    assert [json.loads(a) for a in run.events["attrs"]] == [{f"k{i}": i} for i in range(len(lines))]
+
+
+def test_repeated_strings_are_categoricals_of_their_own_values(sample_run):
+    ev = sample_run.events
+    for col in ("task_id", "thread", "kind", "name", "agent", "call_type", "level"):
+        assert isinstance(ev[col].dtype, pd.CategoricalDtype), col
+        assert set(ev[col].cat.categories) == set(ev[col].dropna().astype(str)), col
+    assert ev["attrs"].dtype == "string" and str(ev["start"].dtype) == "datetime64[ns, UTC]"
+
+
+def test_cache_keeps_the_dtypes(sample_path, tmp_path):
+    path = write(tmp_path, sample_path.read_bytes(), "run.log")
+    first, second = ak.load(path), ak.load(path)
+    assert second.meta == first.meta
+    for table in ("events", "tasks", "problems"):
+        pd.testing.assert_frame_equal(getattr(first, table), getattr(second, table))

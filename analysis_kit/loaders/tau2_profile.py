@@ -284,6 +284,10 @@ def _match_shape(sub, keys: tuple[str, ...]):
     split = sub.select(c("tail").str.split_exact(" ", n - 1).struct.rename_fields(names).alias("f")).unnest("f")
     ok = pl.all_horizontal(*[c(f).str.starts_with(f"{k}=") for f, k in zip(names, keys)]).fill_null(False)
     ok = split.select(ok).to_series()
+    if ok.all():  # the usual case: no copy of the rows to split them
+        hit = pl.concat([sub, split.select(
+            *[c(f).str.slice(len(k) + 1).alias(f"k_{k}") for f, k in zip(names, keys)])], how="horizontal")
+        return hit.with_columns(_attrs_shape(keys)), sub.clear()
     hit = pl.concat([sub.filter(ok), split.filter(ok).select(
         *[c(f).str.slice(len(k) + 1).alias(f"k_{k}") for f, k in zip(names, keys)])], how="horizontal")
     if not len(hit):
@@ -296,7 +300,8 @@ def _fast_keys(df):
     import polars as pl
 
     c = pl.col
-    ok = c("end").is_not_null() & ~c("text").str.contains(_FAST_UNSAFE)
+    unsafe = c("unsafe") if "unsafe" in df.columns else c("text").str.contains(_FAST_UNSAFE)
+    ok = c("end").is_not_null() & ~unsafe
     df = df.with_columns(ok.alias("fast"))
     rest = [df.filter(~c("fast")).drop("fast")]
     df = df.filter(c("fast")).drop("fast")
@@ -414,8 +419,30 @@ def _problem_frames(df, file: str):
     return out.with_columns(pl.lit(file).alias("file"))
 
 
-def _parse_block(text: str, first_line: int, bad_lines: list[int], file: str):
-    """Events and problems (polars frames) of one block of whole lines."""
+def _unsafe_lines(block: bytes, n_lines: int):
+    """Boolean per line of ``block``: True where the line holds a byte the fast path must not
+    see (control characters but a final CR, ``"``, ``\\``, DEL, any non-ASCII byte, so any
+    Unicode space). numpy over the bytes, in slices to bound the temporaries: far cheaper
+    than a regex per line."""
+    data = np.frombuffer(block, dtype=np.uint8)
+    newlines = np.flatnonzero(data == 10)
+    flags = np.zeros(n_lines, dtype=bool)
+    step = 8 * 1024 * 1024
+    for start in range(0, len(data), step):
+        part = data[start:start + step]
+        bad = (part < 32) | (part >= 127) | (part == 34) | (part == 92)
+        pos = np.flatnonzero(bad) + start
+        if len(pos):
+            byte = data[pos]
+            nxt = data[np.minimum(pos + 1, len(data) - 1)]
+            pos = pos[(byte != 10) & ~((byte == 13) & (nxt == 10))]
+            flags[np.minimum(np.searchsorted(newlines, pos, side="left"), n_lines - 1)] = True
+    return flags
+
+
+def _parse_block(text: str, first_line: int, bad_lines: list[int], file: str, block: bytes | None = None):
+    """Events and problems (polars frames) of one block of whole lines (``block``: the same
+    lines as bytes, for a cheap check of which lines may take the fast path)."""
     import polars as pl
 
     c = pl.col
@@ -424,6 +451,8 @@ def _parse_block(text: str, first_line: int, bad_lines: list[int], file: str):
     lines = pl.DataFrame({"text": pl.Series([text]).str.split("\n").explode()})
     lines = lines.with_columns(pl.int_range(first_line, first_line + pl.len(), dtype=pl.Int64).alias("line"),
                                c("text").str.strip_suffix("\r"))
+    if block is not None:
+        lines = lines.with_columns(pl.Series("unsafe", _unsafe_lines(block, lines.height)))
     problems = []
     if bad_lines:
         bad = lines[bad_lines].select(
@@ -566,8 +595,8 @@ def load(path: Path, *, strict: bool = False, chunksize: int | None = None) -> R
         try:
             for block, first_line in _blocks(file, chunksize):
                 text, bad_lines = _decode(block)
+                events, probs = _parse_block(text, first_line, bad_lines, name, block)
                 del block
-                events, probs = _parse_block(text, first_line, bad_lines, name)
                 del text
                 if len(probs):
                     if strict:
