@@ -355,8 +355,9 @@ def _extract_keys(df):
     if not parts:
         return df.with_columns(*[pl.lit(None, pl.String).alias(f"k_{k}") for k in ALL_KEYS],
                                pl.lit(None, pl.String).alias("attrs"))
+    # Rows come grouped by shape; they are put back in line order once, on the events
+    # (fewer and narrower columns than here), in _parse_block.
     out = pl.concat(parts, how="diagonal_relaxed") if len(parts) > 1 else parts[0]
-    out = out.sort("line") if len(parts) > 1 else out
     missing = [pl.lit(None, pl.String).alias(f"k_{k}") for k in ALL_KEYS if f"k_{k}" not in out.columns]
     out = out.with_columns(missing) if missing else out
     # "None"/"null"/empty mean absent (attrs keeps them as JSON null).
@@ -512,7 +513,7 @@ def _parse_block(text: str, first_line: int, bad_lines: list[int], file: str, bl
         c("level"),
         c("line"),
         c("hash"),
-    )
+    ).sort("line")
     return events, pl.concat(problems, how="diagonal_relaxed") if problems else None
 
 
