@@ -514,6 +514,9 @@ def _parse_block(text: str, first_line: int, bad_lines: list[int], file: str, bl
         c("line"),
         c("hash"),
     ).sort("line")
+    # Repeated strings held as categoricals while the blocks pile up (a third of the memory);
+    # _to_pandas re-encodes them from their own values.
+    events = events.with_columns(*[c(k).cast(pl.Categorical) for k in CATEGORICAL if k in events.columns])
     return events, pl.concat(problems, how="diagonal_relaxed") if problems else None
 
 
@@ -533,7 +536,7 @@ def _tasks(events):
                   total("input_tokens"), total("output_tokens")))
     return tasks.with_columns(
         ((c("end") - c("start")).dt.total_microseconds() / 1e6).alias("duration_s"),
-        pl.lit("unknown").alias("status"),
+        pl.lit("unknown").alias("status"), c("task_id").cast(pl.String),
     )
 
 
@@ -636,7 +639,7 @@ def _build_run(path: Path, event_frames: list, problem_frames: list, problems: P
     if events is None:
         return Run(meta=meta, problems=conform(problem_rows, "problems"))
     meta["duplicate_lines"] = int(events.select(c("hash").is_duplicated().sum()).item())
-    models = events.filter(c("kind") != "tool_call").select(c("name").drop_nulls().unique().sort())
+    models = events.filter(c("kind") != "tool_call").select(c("name").cast(pl.String).drop_nulls().unique().sort())
     meta["models"] = models.to_series().to_list()
     bounds = events.select(pl.coalesce(c("start").min(), c("end").min()).alias("a"), c("end").max().alias("b")).row(0)
     meta["started"], meta["ended"] = (None if v is None else pd.Timestamp(v).isoformat() for v in bounds)
