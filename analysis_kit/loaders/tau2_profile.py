@@ -8,9 +8,14 @@ The timestamp is when the line was written, i.e. the END of the operation:
 ``end = timestamp`` and ``start = timestamp - duration_ms``. Naive timestamps are taken as UTC.
 Other lines (INFO, DEBUG, tracebacks) are skipped without a problem: they are not profile data.
 
-Parsing is vectorized with polars (one regex per key over all lines, no Python loop per
-line); the file is read in blocks of whole lines, so memory stays near the size of the
-result, and ``chunksize=N`` (lines per block) gives the same tables as a whole load.
+Parsing is vectorized with polars, no Python loop per line. Each block learns the key
+sequences ("shapes") its writer uses from a sample of lines and splits every plain line of a
+known shape once on spaces (a literal check per token); other lines (odd whitespace,
+quotes, non-ASCII, repeated keys, unknown shapes) take one regex per key. Both paths give
+the same columns. The file is read in blocks of whole lines, repeated strings are held as
+categoricals, and the result goes polars -> Arrow -> pandas once, so memory stays near 3x
+the file size; ``chunksize=N`` (lines per block) gives the same tables as a whole load.
+See benchmarks/README.md for the measured speed and memory.
 
 Mapping to events: ``kind`` = ``type`` except ``step_complete`` -> ``step`` (whose duration is
 ``total_duration_ms``); ``name`` = ``function`` for tool calls, else ``model``; ``agent`` =
