@@ -163,6 +163,40 @@ def _sum_or_na(series: pd.Series) -> float:
     return float(s.sum()) if s.notna().any() else np.nan
 
 
+def _known(value: Any) -> bool:
+    return value is not None and not pd.isna(value)
+
+
+def _first_known(*values: Any) -> float:
+    for value in values:
+        if _known(value):
+            return float(value)
+    return np.nan
+
+
+def _per_run(frame: pd.DataFrame, **aggs: tuple[str, str]) -> dict[Any, dict[str, Any]]:
+    """Named aggregations of ``frame`` by run_id, as {run_id: {name: value}}. A sum over no
+    known value is NA, not 0 (unpriced is not free)."""
+    if frame.empty:
+        return {}
+    groups = frame.groupby("run_id", sort=False, observed=True)
+    grouped = groups.agg(**aggs)
+    for name, (column, how) in aggs.items():
+        if how == "sum":
+            grouped[name] = grouped[name].astype("float64").where(groups[column].count() > 0)
+    return grouped.to_dict("index")
+
+
+def _run_duration(meta: dict, tasks: dict, events: dict) -> float:
+    started, ended = meta.get("started"), meta.get("ended")
+    if _known(started) and _known(ended):
+        return (pd.Timestamp(ended) - pd.Timestamp(started)).total_seconds()
+    for span in (tasks, events):
+        if _known(span.get("start")) and _known(span.get("end")):
+            return (span["end"] - span["start"]).total_seconds()
+    return np.nan
+
+
 @dataclass
 class Run:
     """A loaded run: ``meta`` and five tidy tables.
@@ -212,52 +246,50 @@ class Run:
 
     def summary(self) -> pd.DataFrame:
         """One row per run: format, tasks, successes, pass rate, events, messages, failures,
-        total duration, cost, tokens, problems."""
-        rows = []
+        total duration, cost, tokens, problems.
+
+        Aggregates each table once by ``run_id`` (not once per run), so a ``load_runs`` of
+        thousands of runs summarises in one pass.
+        """
         metas = self.meta.get("runs") or [self.meta]
+        tasks = _per_run(self.tasks.assign(success=self.tasks["success"].astype("Float64")),
+                         success=("success", "sum"), known=("success", "count"),
+                         start=("start", "min"), end=("end", "max"), cost=("cost_usd", "sum"),
+                         in_tok=("input_tokens", "sum"), out_tok=("output_tokens", "sum"))
+        events = _per_run(self.events, start=("start", "min"), end=("end", "max"),
+                          cost=("cost_usd", "sum"), in_tok=("input_tokens", "sum"),
+                          out_tok=("output_tokens", "sum"))
+        sizes = {t: self.table(t).groupby("run_id", sort=False, observed=True).size().to_dict()
+                 for t in TABLES}
+        rows = []
         for meta in metas:
             rid = meta.get("run_id")
-            pick = lambda t: getattr(self, t)[getattr(self, t)["run_id"] == rid]  # noqa: E731
-            tasks, events = pick("tasks"), pick("events")
+            t = tasks.get(rid, {})
+            e = events.get(rid, {})
             n_tasks = meta.get("tasks_total")
-            n_tasks = len(tasks) if n_tasks is None else int(n_tasks)
+            n_tasks = sizes["tasks"].get(rid, 0) if n_tasks is None else int(n_tasks)
             successes = meta.get("tasks_passed")
             if successes is None:
-                successes = int(tasks["success"].fillna(False).sum())
-            known = tasks["success"].notna().sum() if meta.get("tasks_passed") is None else n_tasks
+                successes = int(_first_known(t.get("success")) if _known(t.get("success")) else 0)
+            known = t.get("known", 0) if meta.get("tasks_passed") is None else n_tasks
             pass_rate = successes / known if known else np.nan
             if meta.get("tasks_partial") and meta.get("tasks_passed") is None:
                 pass_rate = np.nan  # the tasks table lists only failures: the rate is unknown
-            started, ended = meta.get("started"), meta.get("ended")
-            duration = np.nan
-            if started is not None and ended is not None and not pd.isna(started) and not pd.isna(ended):
-                duration = (pd.Timestamp(ended) - pd.Timestamp(started)).total_seconds()
-            elif tasks["start"].notna().any():
-                duration = (tasks["end"].max() - tasks["start"].min()).total_seconds()
-            elif events["start"].notna().any():
-                duration = (events["end"].max() - events["start"].min()).total_seconds()
-            cost = _sum_or_na(tasks["cost_usd"])
-            if np.isnan(cost):
-                cost = _sum_or_na(events["cost_usd"])
-            in_tok = _sum_or_na(tasks["input_tokens"])
-            out_tok = _sum_or_na(tasks["output_tokens"])
-            if np.isnan(in_tok):
-                in_tok = _sum_or_na(events["input_tokens"])
-                out_tok = _sum_or_na(events["output_tokens"])
+            tokens = t if _known(t.get("in_tok")) else e  # tasks' own totals, else the calls'
             rows.append({
                 "run_id": rid,
                 "format": meta.get("source_format"),
                 "tasks": n_tasks,
                 "successes": successes,
                 "pass_rate": pass_rate,
-                "events": len(events),
-                "messages": len(pick("messages")),
-                "failures": len(pick("failures")),
-                "duration_s": duration,
-                "cost_usd": cost,
-                "input_tokens": in_tok,
-                "output_tokens": out_tok,
-                "problems": len(pick("problems")),
+                "events": sizes["events"].get(rid, 0),
+                "messages": sizes["messages"].get(rid, 0),
+                "failures": sizes["failures"].get(rid, 0),
+                "duration_s": _run_duration(meta, t, e),
+                "cost_usd": _first_known(t.get("cost"), e.get("cost")),
+                "input_tokens": _first_known(tokens.get("in_tok")),
+                "output_tokens": _first_known(tokens.get("out_tok")),
+                "problems": sizes["problems"].get(rid, 0),
             })
         return pd.DataFrame(rows)
 
