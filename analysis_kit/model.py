@@ -57,6 +57,10 @@ def _cast(series: pd.Series, kind: str) -> pd.Series:
         # columns of few distinct values, which saves memory and a Parquet round trip.
         if series.dtype == "string" or isinstance(series.dtype, pd.CategoricalDtype):
             return series
+        try:  # fast: str() of non-strings, NA for None/NaN
+            return series.astype("string")
+        except (TypeError, ValueError):
+            pass
         return series.astype("object").where(series.notna(), None).map(
             lambda v: v if v is None or isinstance(v, str) else str(v)
         ).astype("string")
@@ -91,6 +95,23 @@ def _cast(series: pd.Series, kind: str) -> pd.Series:
     return series.astype("object")
 
 
+_NA_DTYPES = {"str": "string", "int": "Int64", "float": "float64", "bool": "boolean",
+              "time": "datetime64[ns, UTC]", "object": "object"}
+
+
+def _na_array(kind: str, n: int):
+    """A typed all-NA column of length ``n`` (a missing standard column), built without
+    casting a column of Python Nones."""
+    dtype = _NA_DTYPES.get(kind, "object")
+    if kind == "float":
+        return np.full(n, np.nan)
+    if kind == "time":
+        return pd.array(np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")).tz_localize("UTC")
+    if kind == "object":
+        return np.full(n, None, dtype=object)
+    return pd.array([None] * n, dtype=dtype)
+
+
 def empty_table(table: str) -> pd.DataFrame:
     """An empty DataFrame with the table's columns and dtypes."""
     return conform(pd.DataFrame(), table)
@@ -112,10 +133,9 @@ def conform(df: pd.DataFrame | Iterable[dict] | None, table: str, run_id: str | 
     n = len(df)
     for col, kind in SCHEMA[table]:
         if col in df.columns:
-            series = df[col]
+            out[col] = _cast(df[col], kind)
         else:
-            series = pd.Series([None] * n, index=df.index, dtype="object")
-        out[col] = _cast(series, kind)
+            out[col] = pd.Series(_na_array(kind, n), index=df.index, copy=False)
     if run_id is not None:
         out["run_id"] = pd.Series(pd.array([run_id], dtype="string").repeat(n), index=df.index)
     standard = {c for c, _ in SCHEMA[table]}
