@@ -28,7 +28,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from . import analyses as an
-from .analyses._util import CONTAINER_KINDS, LLM_KINDS, duration_ms, seconds
+from .analyses._util import CONTAINER_KINDS, INSTANT_KINDS, LLM_KINDS, duration_ms, seconds
 from .model import Run, conform
 
 NO_DATA = "no data"
@@ -127,6 +127,7 @@ def _durations(events: pd.DataFrame, by: str | None) -> tuple[pd.DataFrame, str 
         ev, column = ev[ev["kind"].isin(LLM_KINDS)], "name"
     elif by == "tool":
         ev, column = ev[ev["kind"] == "tool_call"], "name"
+    ev = ev[~ev["kind"].isin(INSTANT_KINDS)]  # answers and votes are moments, not latencies
     if by != "kind":
         ev = ev[~ev["kind"].isin(CONTAINER_KINDS)]
     if column is not None and column not in ev.columns:

@@ -92,3 +92,14 @@ def test_empty_and_na_heavy():
     assert slowest(empty).empty and step_times(empty).empty
     no_durations = events({"kind": ["llm_call"] * 2})
     assert latency_stats(no_durations).empty
+
+
+def test_latency_stats_leave_out_instant_events():
+    from analysis_kit.analyses import latency_stats
+    from analysis_kit.model import conform
+
+    t = pd.Timestamp("2025-01-01", tz="UTC")
+    ev = conform(pd.DataFrame({"kind": ["answer", "vote", "tool_call"], "start": [t] * 3,
+                               "end": [t, t, t + pd.Timedelta(seconds=2)]}), "events")
+    stats = latency_stats(ev)
+    assert stats["kind"].tolist() == ["tool_call"] and stats["p50_ms"].tolist() == [2000.0]

@@ -18,6 +18,7 @@ LLM_KINDS = ("llm_call", "expert_call", "user_sim", "evaluator")
 FRAMEWORK_KINDS = ("user_sim", "evaluator", "expert_call")
 FRAMEWORK_AGENTS = ("user_simulator", "user", "evaluator", "judge", "expert")
 CONTAINER_KINDS = ("step", "round")  # spans that contain other operations
+INSTANT_KINDS = ("answer", "vote", "coordination", "restart")  # moments, not timed operations
 NS_PER_S = 1e9
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..model import Run
-from ._util import LLM_KINDS, as_list, attr, duration_ms, empty_frame, label, table
+from ._util import INSTANT_KINDS, LLM_KINDS, as_list, attr, duration_ms, empty_frame, label, table
 
 STAT_COLUMNS = ["count", "mean_ms", "p50_ms", "p90_ms", "p99_ms", "max_ms"]
 # by="model" / by="tool" mean the events' name, restricted to the kinds it names.
@@ -41,6 +41,7 @@ def latency_stats(events: Run | pd.DataFrame, by: str | Sequence[str] = "kind") 
     """
     keys = as_list(by)
     ev = table(events, "events")
+    ev = ev[~ev["kind"].isin(INSTANT_KINDS)]  # MassGen answers and votes have no duration
     ev = ev.assign(_ms=duration_ms(ev))
     ev = ev[ev["_ms"].notna()]
     for key in keys:

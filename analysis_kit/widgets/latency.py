@@ -16,7 +16,7 @@ import pandas as pd
 
 from .. import analyses as an
 from .. import plots, safe
-from ..analyses._util import CONTAINER_KINDS, LLM_KINDS, duration_ms
+from ..analyses._util import CONTAINER_KINDS, INSTANT_KINDS, LLM_KINDS, duration_ms
 from ..model import Run
 from ._common import (ALL, Codes, StaticView, TaskIndex, and_masks, figure_data, html_data,
                       label_text, new_figure, object_data, options_with_all, render)
@@ -84,7 +84,7 @@ class LatencyExplorer:
 
     def _prepare(self, events: pd.DataFrame) -> None:
         """Codes, sorted durations and their log10 for every timed, non-container operation."""
-        ev = events[~events["kind"].isin(CONTAINER_KINDS)]
+        ev = events[~events["kind"].isin(CONTAINER_KINDS + INSTANT_KINDS)]
         ms = duration_ms(ev).to_numpy(dtype="float64")
         timed = np.isfinite(ms)
         self.untimed = int((~timed).sum())
