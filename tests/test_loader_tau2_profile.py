@@ -279,6 +279,34 @@ def test_chunked_load_equals_whole_load(tmp_path, sample_path, lines, chunksize)
     assert whole.meta == parts.meta
 
 
+def test_two_workers_give_the_same_run(tmp_path, sample_path, monkeypatch):
+    # Small blocks so the sample makes several: the pool only starts for two or more.
+    broken = sample_path.read_bytes() + b"[PROFILE] bad task=x type=llm_call duration_ms=q\n\xff\n" + GOOD.encode()
+    path = write(tmp_path, broken)
+    serial = tau2_profile.load(path)
+    monkeypatch.setattr(tau2_profile, "BLOCK_BYTES", 64 * 1024)
+    assert len(list(tau2_profile._blocks(path, None))) > 4
+    parallel = tau2_profile.load(path, workers=2)
+    assert len(serial.problems) == 3
+    for table in ("events", "tasks", "problems"):
+        pd.testing.assert_frame_equal(getattr(serial, table), getattr(parallel, table))
+    assert serial.meta == parallel.meta
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True])
+def test_bad_workers_is_a_load_error(sample_path, workers):
+    with pytest.raises(LoadError, match="workers must be a positive integer"):
+        tau2_profile.load(sample_path, workers=workers)
+
+
+def test_lines_from_bytes_equal_lines_from_text():
+    block = b"[PROFILE] a\r\n\nb\n[PROFILE] last"  # CRLF, an empty line, no final newline
+    for data in (block, block + b"\n"):
+        from_bytes = tau2_profile._lines(data.decode(), data)["text"].to_list()
+        assert from_bytes == tau2_profile._lines(data.decode(), None)["text"].to_list()
+    assert tau2_profile._lines(block.decode(), block)["text"].to_list() == ["[PROFILE] a\r", "", "b", "[PROFILE] last"]
+
+
 def test_cache_returns_equal_tables_and_touch_invalidates(sample_path, tmp_path):
     from analysis_kit import cache
 
