@@ -2,7 +2,7 @@
 
 Each loader is a module with ``FORMAT`` (its name), ``sniff(path) -> bool`` (a cheap look at
 the path) and ``load(path, *, strict=False, **options) -> Run``. Loaders that set
-``CACHEABLE = True`` get their tables cached as Parquet, keyed by path, size and mtime.
+``CACHEABLE = True`` get their tables cached as Arrow IPC files, keyed by path, size and mtime.
 """
 
 from __future__ import annotations
