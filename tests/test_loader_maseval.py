@@ -447,3 +447,127 @@ def test_sniff_first_line_longer_than_the_window(tmp_path):
     report["traces"]["agents"]["planner"]["messages"][0]["content"] = "x" * (maseval.SNIFF_BYTES + 10)
     path = write_jsonl(tmp_path / "benchmark_long.jsonl", [report])
     assert maseval.sniff(path)
+
+
+# --------------------------------------------------------------------------- kept but reported
+
+def _only_problem(run) -> tuple:
+    (row,) = run.problems.itertuples()
+    return row.file, int(row.line), row.reason, row.raw
+
+
+def test_unreadable_timestamp_is_na_and_a_problem(tmp_path):
+    bad = good_report()
+    bad["task_id"] = "t-when"
+    bad["traces"]["models"]["planner_model"]["logs"][1]["timestamp"] = "yesterday"
+    path = write_jsonl(tmp_path / "benchmark_when.jsonl", [good_report(), bad])
+    run = maseval.load(path)
+    assert _only_problem(run) == (
+        str(path), 2, "task t-when: traces.models.planner_model.logs[1].timestamp is not a "
+        "readable time; taken as NA", "yesterday")
+    calls = run.events[(run.events["task_id"] == "t-when") & (run.events["kind"] == "llm_call")]
+    assert len(calls) == 2 and calls["start"].isna().tolist() == [False, True]  # record kept
+    assert run.tasks["task_id"].tolist() == ["t1", "t-when"]
+    with pytest.raises(LoadError) as info:
+        maseval.load(path, strict=True)
+    assert (info.value.file, info.value.line) == (str(path), 2)
+    assert f"{path}:2:" in str(info.value) and "logs[1].timestamp" in str(info.value)
+
+
+@pytest.mark.parametrize("where, value, raw", [
+    ("message", "10 past 10", "10 past 10"),
+    ("message", 1735725601, "1735725601"),      # epoch numbers are not what MessageHistory writes
+    ("tool", "3000-01-01T00:00:00", "3000-01-01T00:00:00"),  # beyond pandas' range
+    ("metadata", "", ""),
+])
+def test_other_unreadable_timestamps_name_their_field(tmp_path, where, value, raw):
+    report = good_report()
+    traces = report["traces"]
+    field = {"message": ("traces.agents.planner.messages[1].timestamp",
+                         traces["agents"]["planner"]["messages"][1]),
+             "tool": ("traces.tools.lookup.invocations[0].timestamp",
+                      traces["tools"]["lookup"]["invocations"][0]),
+             "metadata": ("traces.metadata.timestamp", traces["metadata"])}[where]
+    field[1]["timestamp"] = value
+    path = write_jsonl(tmp_path / "benchmark_t.jsonl", [report])
+    run = maseval.load(path)
+    assert _only_problem(run) == (str(path), 1, f"task t1: {field[0]} is not a readable time; "
+                                  "taken as NA", raw)
+    assert len(run.tasks) == 1 and len(run.messages) == 4 and len(run.events) == 3
+
+
+def test_unknown_role_is_kept_and_a_problem(tmp_path):
+    odd = good_report()
+    odd["task_id"] = "t-odd"
+    odd["traces"]["agents"]["planner"]["messages"][1]["role"] = "narrator"
+    path = write_jsonl(tmp_path / "benchmark_roles.jsonl", [good_report(), odd])
+    run = maseval.load(path)
+    assert _only_problem(run) == (
+        str(path), 2, "task t-odd: traces.agents.planner.messages[1] has unknown role "
+        "'narrator'; kept", "narrator")
+    kept = run.messages[run.messages["task_id"] == "t-odd"]
+    assert kept["role"].tolist() == ["system", "narrator", "assistant", "tool"]
+    with pytest.raises(LoadError) as info:
+        maseval.load(path, strict=True)
+    assert (info.value.file, info.value.line) == (str(path), 2)
+    assert f"{path}:2:" in str(info.value) and "narrator" in str(info.value)
+
+
+def test_all_openai_roles_are_known_and_a_missing_role_is_not(tmp_path):
+    report = good_report()
+    msgs = report["traces"]["agents"]["planner"]["messages"]
+    msgs[0]["role"] = "developer"
+    msgs.append({"role": "function", "name": "lookup", "content": "4"})
+    msgs.append({"content": "who am I?"})
+    msgs.append({"role": ["user"], "content": "a list is not a role"})
+    msgs.append({"role": "x" * 1000, "content": "a long role"})
+    path = write_jsonl(tmp_path / "benchmark_r.jsonl", [report])
+    run = maseval.load(path)
+    assert run.messages["role"].tolist()[:5] == ["developer", "user", "assistant", "tool", "function"]
+    assert pd.isna(run.messages["role"].iloc[5]) and run.messages["role"].iloc[6] == "['user']"
+    assert len(run.messages) == 8
+    where = "task t1: traces.agents.planner.messages"
+    assert [(int(r.line), r.reason) for r in run.problems.itertuples()] == [
+        (1, f"{where}[5] has unknown role None; kept"),
+        (1, f"{where}[6] has unknown role ['user']; kept"),
+        (1, f"{where}[7] has unknown role '{'x' * 76}...; kept")]
+
+
+def test_unknown_role_in_traced_conversations(tmp_path):
+    convs = conversations()
+    convs[0]["messages"][1]["role"] = "oracle"
+    convs[0]["messages"][1]["timestamp"] = "soon"
+    path = tmp_path / "traces.json"
+    path.write_text(json.dumps(convs, indent=2), encoding="utf-8")
+    run = maseval.load(path)
+    assert [(int(r.line), r.reason) for r in run.problems.itertuples()] == [
+        (2, "conversation geo-1: messages[1] has unknown role 'oracle'; kept"),
+        (2, "conversation geo-1: messages[1].timestamp is not a readable time; taken as NA")]
+    assert run.messages["role"].tolist()[:2] == ["user", "oracle"]
+
+
+def test_duplicate_attempt_is_kept_and_a_problem(tmp_path):
+    path = write_jsonl(tmp_path / "benchmark_dup.jsonl",
+                       [good_report(), agent_error_report(), good_report(),
+                        dict(good_report(), repeat_idx=1)])  # another repeat: not a duplicate
+    run = maseval.load(path)
+    assert _only_problem(run) == (
+        str(path), 3, "task t1: duplicate attempt (repeat_idx 0; first at line 1); both kept", "t1")
+    assert run.tasks["task_id"].tolist() == ["t1", "t2", "t1", "t1"]
+    assert run.tasks["trial"].tolist() == [0, 1, 0, 1]
+    with pytest.raises(LoadError) as info:
+        maseval.load(path, strict=True)
+    assert (info.value.file, info.value.line) == (str(path), 3)
+    assert f"{path}:3:" in str(info.value) and "duplicate attempt" in str(info.value)
+
+
+def test_duplicate_attempt_across_files_of_one_run(hand_run):
+    second = write_jsonl(hand_run / "benchmark_20250101_120000.jsonl",
+                         [timeout_report(), agent_error_report()])
+    run = maseval.load(hand_run)
+    first = hand_run / "benchmark_20250101_100000.jsonl"
+    rows = [(r.file, int(r.line), r.reason) for r in run.problems.itertuples()]
+    assert rows == [
+        (str(second), 1, f"task t3: duplicate attempt (repeat_idx 0; first at {first} line 3); both kept"),
+        (str(second), 2, f"task t2: duplicate attempt (repeat_idx 1; first at {first} line 2); both kept")]
+    assert len(run.tasks) == 5

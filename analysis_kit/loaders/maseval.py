@@ -76,6 +76,8 @@ STATUS_STEP = {
     "setup_failed": "setup",
 }
 SCORE_KEYS = ("reward", "score", "overall_score")
+# OpenAI chat roles MessageHistory can hold; any other role is kept but reported.
+KNOWN_ROLES = frozenset({"system", "user", "assistant", "tool", "function", "developer"})
 _FIRST_LINE = re.compile(rb'^\s*\{\s*"task_id"\s*:')
 
 
@@ -145,9 +147,11 @@ def load(path: Path, *, strict: bool = False) -> Run:
         problems.add(path, None, f"no {RESULT_GLOB} file in this folder")
     tables: dict[str, list[dict]] = {"tasks": [], "events": [], "messages": [], "failures": []}
     file_metas, benchmarks = [], set()
+    seen: dict[tuple[str, int], tuple[Path, int]] = {}
     for file in files:
         for lineno, report in _read_jsonl(file, problems):
             record = _Report(report, file, lineno, problems)
+            record.check_duplicate(seen)
             record.into(tables)
             benchmarks.add(record.benchmark())
         file_metas.append(_read_meta_json(file, problems))
@@ -255,6 +259,23 @@ class _Report:
             return {}
         return value
 
+    def time(self, value: Any, where: str) -> pd.Timestamp | None:
+        """A time field: absent is NA; present but unreadable is NA plus a problem row."""
+        return _checked_time(value, where, self.problem)
+
+    def check_duplicate(self, seen: dict[tuple[str, int], tuple[Path, int]]) -> None:
+        """Report a second report of the same (task_id, repeat_idx) in this run. Both are
+        kept: neither copy is known to be the right one, and dropping one would hide the
+        other's outcome. Attempts with an unknown repeat_idx are not compared."""
+        if self.trial is None:
+            return
+        key = (self.task_id, self.trial)
+        first = seen.setdefault(key, (self.file, self.line))
+        if first != (self.file, self.line):
+            where = "" if first[0] == self.file else f"{first[0]} "
+            self.problem(f"duplicate attempt (repeat_idx {self.trial}; first at {where}line "
+                         f"{first[1]}); both kept", self.task_id)
+
     def listing(self, value: Any, where: str) -> list:
         if not isinstance(value, list):
             self.problem(f"{where} is not a list", value)
@@ -311,7 +332,10 @@ class _Report:
     def task(self, traces: dict, events: list[dict], messages: list[dict]) -> dict:
         status = self.status()
         error, error_type = self.error()
-        start, end = _span(events, messages, traces.get("metadata"))
+        metadata = traces.get("metadata")
+        collected = self.time(metadata.get("timestamp"), "traces.metadata.timestamp") \
+            if isinstance(metadata, dict) else None
+        start, end = _span(events, messages, collected)
         duration = (end - start).total_seconds() if start is not None and end is not None else None
         if duration is None and isinstance(self.r.get("error"), dict):
             duration = self.number(self.r["error"].get("elapsed"), "error.elapsed")
@@ -366,7 +390,7 @@ class _Report:
             model_id = model.get("model_id") or name
             for i, log in enumerate(self.listing(model.get("logs", []), f"traces.models.{name}.logs")):
                 if isinstance(log, dict):
-                    rows.append(self.llm_call(name, str(model_id), log))
+                    rows.append(self.llm_call(name, str(model_id), log, f"traces.models.{name}.logs[{i}]"))
                 else:
                     self.problem(f"traces.models.{name}.logs[{i}] is not an object", log)
         for name, tool in self.mapping(traces.get("tools"), "traces.tools").items():
@@ -377,13 +401,13 @@ class _Report:
             calls = tool.get("invocations", tool.get("logs", []))
             for i, inv in enumerate(self.listing(calls, f"traces.tools.{name}.invocations")):
                 if isinstance(inv, dict):
-                    rows.append(self.tool_call(tool_name, inv))
+                    rows.append(self.tool_call(tool_name, inv, f"traces.tools.{name}.invocations[{i}]"))
                 else:
                     self.problem(f"traces.tools.{name}.invocations[{i}] is not an object", inv)
         return rows
 
-    def llm_call(self, component: str, model_id: str, log: dict) -> dict:
-        start = _time(log.get("timestamp"))
+    def llm_call(self, component: str, model_id: str, log: dict, where: str) -> dict:
+        start = self.time(log.get("timestamp"), f"{where}.timestamp")
         duration_s = self.number(log.get("duration_seconds"), "model log duration_seconds")
         status = log.get("status")
         usage = log.get("usage") if isinstance(log.get("usage"), dict) else {}
@@ -404,9 +428,9 @@ class _Report:
             "attrs": to_json_text({k: v for k, v in attrs.items() if v is not None}),
         }
 
-    def tool_call(self, tool_name: str, inv: dict) -> dict:
+    def tool_call(self, tool_name: str, inv: dict, where: str) -> dict:
         meta = inv.get("meta") if isinstance(inv.get("meta"), dict) else {}
-        start = _time(inv.get("timestamp"))
+        start = self.time(inv.get("timestamp"), f"{where}.timestamp")
         duration_s = self.number(meta.get("duration_seconds", inv.get("duration_seconds")), "tool duration_seconds")
         status = inv.get("status")
         outputs = inv.get("outputs")
@@ -460,12 +484,17 @@ def _message_rows(messages: list, where: str, agent: str, problem, **keys: Any) 
         if not isinstance(msg, dict):
             problem(f"{where}[{idx}] is not an object", msg)
             continue
+        role = msg.get("role")
+        if not (isinstance(role, str) and role in KNOWN_ROLES):  # kept: the transcript still shows it
+            shown = repr(role) if len(repr(role)) <= 80 else repr(role)[:77] + "..."  # untrusted length
+            problem(f"{where}[{idx}] has unknown role {shown}; kept", role)
         rows.append({
-            **keys, "agent": agent, "idx": idx, "role": _text_or_none(msg.get("role")),
+            **keys, "agent": agent, "idx": idx, "role": _text_or_none(role),
             "content": _content_text(msg.get("content")),
             "tool_calls": _tool_calls(msg.get("tool_calls"), f"{where}[{idx}]", problem),
             "tool_call_id": _text_or_none(msg.get("tool_call_id")),
-            "name": _text_or_none(msg.get("name")), "timestamp": _time(msg.get("timestamp")),
+            "name": _text_or_none(msg.get("name")),
+            "timestamp": _checked_time(msg.get("timestamp"), f"{where}[{idx}].timestamp", problem),
         })
     return rows
 
@@ -538,7 +567,8 @@ def _load_conversations(path: Path, problems: Problems) -> Run:
             msgs = []
         rows = _message_rows(msgs, "messages", str(conv["agent_name"]), problem, task_id=task_id, trial=trial)
         stamps = [r["timestamp"] for r in rows if r["timestamp"] is not None]
-        end = _time(metadata.get("timestamp")) or (max(stamps) if stamps else None)
+        end = _checked_time(metadata.get("timestamp"), "metadata.timestamp", problem) \
+            or (max(stamps) if stamps else None)
         start = min(stamps) if stamps else None
         tasks.append({"task_id": task_id, "trial": trial, "start": start, "end": end,
                       "duration_s": (end - start).total_seconds() if start is not None and end is not None else None,
@@ -614,15 +644,15 @@ def _bounds(tasks: pd.DataFrame) -> dict:
             "ended": ends.max().isoformat() if len(ends) else None}
 
 
-def _span(events: list[dict], messages: list[dict], metadata: Any) -> tuple:
+def _span(events: list[dict], messages: list[dict], collected: pd.Timestamp | None) -> tuple:
     starts = [e["start"] for e in events if e["start"] is not None]
     starts += [m["timestamp"] for m in messages if m["timestamp"] is not None]
     ends = [e["end"] or e["start"] for e in events if e["start"] is not None]
     ends += [m["timestamp"] for m in messages if m["timestamp"] is not None]
     if not starts:
         return None, None
-    if isinstance(metadata, dict) and _time(metadata.get("timestamp")) is not None:
-        ends.append(_time(metadata["timestamp"]))  # when traces were collected: after the last call
+    if collected is not None:
+        ends.append(collected)  # when traces were collected: after the last call
     return min(starts), max(ends)
 
 
@@ -636,7 +666,29 @@ def _time(value: Any) -> pd.Timestamp | None:
         return None
     if ts is pd.NaT:
         return None
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    # The tables hold nanosecond times: one outside 1677-2262 would become NA unreported.
+    return ts if _TIME_MIN <= ts <= _TIME_MAX else None
+
+
+_TIME_MIN = pd.Timestamp.min.tz_localize("UTC")
+_TIME_MAX = pd.Timestamp.max.tz_localize("UTC")
+
+
+def _checked_time(value: Any, where: str, problem) -> pd.Timestamp | None:
+    """``_time`` for a named field; a value that is present but unreadable (``"yesterday"``,
+    a number, a year beyond pandas' range) is NA plus ``problem(reason, raw)``.
+
+    >>> seen = []; _checked_time("yesterday", "m.timestamp", lambda r, raw: seen.append(r))
+    >>> seen
+    ['m.timestamp is not a readable time; taken as NA']
+    """
+    if value is None:
+        return None
+    ts = _time(value)
+    if ts is None:
+        problem(f"{where} is not a readable time; taken as NA", value if isinstance(value, str) else _short_json(value))
+    return ts
 
 
 def _plus(start: pd.Timestamp | None, seconds: float | None) -> pd.Timestamp | None:
