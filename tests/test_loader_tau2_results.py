@@ -377,3 +377,38 @@ def test_unhashable_and_out_of_range_values(tmp_path):
     call = run.events[run.events.kind == "tool_call"].iloc[0]
     assert call.duration_ms == 500.0  # the call and its result still pair up by their id
     assert run.problems.reason.tolist() == ["simulation s1: message #0 has unknown role ['assistant']; kept"]
+
+
+def test_duplicate_simulation_names_the_line_where_the_copy_begins(tmp_path):
+    # The first copy's tool call id equals the simulation id: a text search for the id
+    # would land inside the first copy (the old report named line 62, that tool call).
+    first = _sim("s1")
+    first["messages"][2]["tool_calls"][0]["id"] = first["messages"][3]["id"] = "s1"
+    path = _write(tmp_path, [first, _sim("s2"), _sim("s1", trial=1)])
+    text = path.read_text()
+    copy_line = text[:text.rindex('"id": "s1"')].count("\n") + 1
+    first_line = text[:text.index('"id": "s1"')].count("\n") + 1
+    assert (first_line, copy_line) == (22, 140)  # checked by eye in the indent=2 file
+    run = ak.load(path, cache=False)
+    assert run.tasks.simulation_id.tolist() == ["s1", "s2"]  # the copy is skipped
+    (row,) = run.problems.itertuples()
+    assert (row.file, row.line) == (str(path), 140)
+    assert row.reason == (f"simulation s1: duplicate simulation id (first at {path} line 22); "
+                          "this copy is skipped")
+    with pytest.raises(ak.LoadError) as err:
+        ak.load(path, strict=True, cache=False)
+    assert (err.value.file, err.value.line) == (str(path), 140)
+    assert f"{path}:140:" in str(err.value)
+
+
+def test_problem_lines_point_into_their_own_simulation(tmp_path):
+    # A bad reward in the third simulation, whose id is also a tool call id in the first.
+    early = _sim("s1")
+    early["messages"][2]["tool_calls"][0]["id"] = early["messages"][3]["id"] = "s3"
+    path = _write(tmp_path, [early, _sim("s2"), _sim("s3", reward_info={"reward": "high"})])
+    text = path.read_text()
+    third = text.rindex('"id": "s3"')  # the third's own id (its tool calls are c1)
+    want = text[:text.index('"reward"', third)].count("\n") + 1
+    run = ak.load(path, cache=False)
+    (row,) = run.problems.itertuples()
+    assert row.line == want and "s3: reward should be a number" in row.reason

@@ -133,11 +133,24 @@ def _looks_like_results(head: bytes) -> bool:
 class _Source:
     """One JSON file's text, to find the line of a bad record only when one is reported."""
 
-    __slots__ = ("path", "text")
+    __slots__ = ("path", "text", "_sim_starts")
 
     def __init__(self, path: Path, text: str | None):
         self.path = path
         self.text = text
+        self._sim_starts: list[int] | None = None
+
+    def sim_start(self, k: int) -> int | None:
+        """Text offset where the ``k``-th element of the simulations array begins. Found by
+        walking the document once, on the first problem that needs it: searching for a
+        simulation's id text would find an earlier copy of it (a duplicate, or a tool-call
+        id that happens to be equal)."""
+        if self.text is None:
+            return None
+        if self._sim_starts is None:
+            self._sim_starts = _salvage(self.text, self, Problems(False),
+                                        json.JSONDecodeError("", self.text, 0))[1]
+        return self._sim_starts[k] if k < len(self._sim_starts) else None
 
     def line_at(self, pos: int | None) -> int | None:
         if self.text is None or pos is None or pos < 0:
@@ -284,18 +297,21 @@ def _salvage_array(text: str, pos: int, source: _Source, problems: Problems,
 class _SimRef:
     """Where one simulation is, so a problem about it can name its line (found lazily)."""
 
-    __slots__ = ("source", "pos", "sim_id")
+    __slots__ = ("source", "pos", "sim_id", "index")
 
-    def __init__(self, source: _Source, pos: int | None, sim_id: Any):
+    def __init__(self, source: _Source, pos: int | None, sim_id: Any, index: int | None = None):
         self.source = source
-        self.pos = pos
+        self.pos = pos  # text offset of the simulation, when already known
         self.sim_id = sim_id
+        self.index = index  # its place in the simulations array, to find the offset lazily
 
     def line(self, key: str | None = None) -> int | None:
         src = self.source
         if src.text is None:
             return None
         start = self.pos
+        if start is None and self.index is not None:
+            start = self.pos = src.sim_start(self.index)
         if start is None and isinstance(self.sim_id, str):
             anchor = src.find('"simulations"') or 0
             start = src.find(json.dumps(self.sim_id), anchor)
@@ -373,7 +389,7 @@ class _Builder:
             first = self.seen.get(sim_id)
             if first is not None:
                 self.bad(ref, "id", f"duplicate simulation id (first at {first.source.path} line "
-                         f"{first.line()}); this copy is skipped", sim_id)
+                         f"{first.line('id')}); this copy is skipped", sim_id)
                 return
             self.seen[sim_id] = ref
         self.sim_time_starts.append(len(self.times))
@@ -809,7 +825,7 @@ def _load(path: Path, strict: bool) -> Run:
                      _short_repr(sims))
         sims = None
     for k, sim in enumerate(sims or ()):
-        builder.add_simulation(sim, _SimRef(source, positions[k] if positions else None, None))
+        builder.add_simulation(sim, _SimRef(source, positions[k] if positions else None, None, k))
     if sims_dir is not None:
         broken = _load_sim_files(sims_dir, builder, problems)
         _check_index(doc.get("simulation_index"), builder, source, problems, broken)

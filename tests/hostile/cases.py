@@ -179,6 +179,8 @@ def check_tau2_wrong_types(run: Run, path: Path) -> None:
     has(run, "prompt_tokens should be a number", 1)
     has(run, "tool_calls should be a list", 1)
     has(run, "duplicate simulation id", 1)
+    dup = run.problems[run.problems["reason"].str.contains("duplicate simulation id")]
+    assert dup["line"].tolist() == [169]  # where the copy's id is, not the first copy's line 63
     assert len(run.problems) == 8
 
 
@@ -194,16 +196,21 @@ def check_tau2_empty_run(text: str):
 def check_maseval(extra_lines: tuple[int, ...] = (), extra: str | None = None):
     def check(run: Run, path: Path) -> None:
         t = run.tasks
-        assert t["task_id"].tolist() == ["t1", "t2", "t1", "t3"]  # duplicate t1/0 kept twice
+        assert t["task_id"].tolist() == ["t1", "t2", "t1", "t3"]  # duplicate t1/0 kept twice, reported
         assert t["trial"].tolist()[1] is None or str(t["trial"].tolist()[1]) == "<NA>"
         assert t["cost_usd"].tolist()[0] == 0.001 and t["input_tokens"].tolist()[0] == 100
         m = run.messages
         assert len(m) == 10
-        assert m["role"].tolist()[4] == "wizard"  # unknown role kept
+        assert m["role"].tolist()[4] == "wizard"  # unknown role kept, reported
         assert '"arguments": "{not json"' in m["tool_calls"].tolist()[5]
         ev = run.events
         assert ev[ev["task_id"] == "t2"]["duration_ms"].isna().all()  # "2.5" is not a number
-        assert sorted(set(problem_lines(run))) == sorted({2, 4, 5, 6, 8, 9} | set(extra_lines))
+        assert ev[ev["task_id"] == "t2"]["start"].isna().all()  # "yesterday" is not a time
+        assert sorted(set(problem_lines(run))) == sorted({2, 4, 5, 6, 7, 8, 9} | set(extra_lines))
+        has(run, "task t2: traces.models.m.logs[0].timestamp is not a readable time", 1)
+        has(run, "task t2: traces.agents.orchestrator.messages[0] has unknown role 'wizard'", 1)
+        dup = run.problems[run.problems["reason"].str.contains("duplicate attempt")]
+        assert dup["line"].tolist() == [7] and "first at line 1" in dup["reason"].iloc[0]
         has(run, "repeat_idx is not a number", 1)
         has(run, "arguments are not valid JSON", 1)
         has(run, "report has no task_id", 1)
@@ -351,7 +358,7 @@ def build_cases() -> list[Case]:
         Case("tau2_wrong_types", T, lambda d: mc.TAU2_WRONG, "run", check_tau2_wrong_types,
              "reward '1.0', trial 'first', messages null, reward_info {}, agent_cost 'cheap', "
              "usage 'many', tool_calls a dict, arguments not JSON, unknown role, duplicate id",
-             "3 simulations (duplicate dropped); each damage an NA plus a problem row (8)"),
+             "3 simulations (duplicate dropped, reported at its own line 169); each damage an NA plus a problem row (8)"),
         Case("tau2_empty", T, lambda d: mc.empty(d, "tau2_empty.json"), "run",
              check_tau2_empty_run("not JSON"), "empty file", "empty run, 1 problem"),
         Case("tau2_zeros", T, lambda d: mc.zeros(d, "tau2_zeros.json"), "run",
@@ -372,7 +379,9 @@ def build_cases() -> list[Case]:
         Case("maseval_damaged", M, lambda d: mc.MASEVAL, "run", check_maseval(),
              "wrong types (repeat_idx 'zero', duration '2.5', tokens 'many', cost 'free'), unknown "
              "role, bad tool arguments, blank line, non-JSON line, a list, no task_id, duplicate "
-             "task id, null messages, last line cut", "4 tasks kept; a problem per damage (lines 2,4,5,6,8,9)"),
+             "task id, null messages, last line cut",
+             "4 tasks kept (duplicate t1/0 too); a problem per damage, incl. timestamp 'yesterday', "
+             "unknown role and the duplicate (lines 2,4-9)"),
         Case("maseval_crlf", M, lambda d: mc.with_crlf(d, mc.MASEVAL), "run", check_maseval(),
              "CRLF line ends", "same as LF"),
         Case("maseval_bom", M, lambda d: mc.with_bom(d, mc.MASEVAL), "run", check_maseval(),
