@@ -43,7 +43,9 @@ run = ak.load(sys.argv[1])
 t2 = time.perf_counter()
 print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "events": len(run.events),
                   "problems": len(run.problems),
-                  "rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+                  "rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                  # worker processes, if the load used any (largest single child)
+                  "rss_children_bytes": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024}))
 """
 
 
@@ -104,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
               f"whole subprocess {res['wall_s']:.2f} s = {wall_ratio:.2f}x; "
               f"peak RSS {res['rss_bytes'] / 1e6:.0f} MB = {res['rss_bytes'] / size:.2f}x file size "
               f"(budget {BUDGETS['rss']:g}x: {'ok' if res['rss_bytes'] / size <= BUDGETS['rss'] else 'OVER'}); "
-              f"imports {res['import_s']:.2f} s")
+              f"imports {res['import_s']:.2f} s"
+              + (f"; largest worker process peak RSS {res['rss_children_bytes'] / 1e6:.0f} MB"
+                 if res.get("rss_children_bytes") else ""))
     return 0
 
 
