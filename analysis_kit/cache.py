@@ -57,10 +57,28 @@ def _fingerprint(path: Path) -> list:
     return [str(path.resolve()), sorted(entries)]
 
 
+def _loader_fingerprint(fmt: str) -> list:
+    """The loader's and the model's source files (size, mtime): a changed parser must not
+    be answered with tables an older one cached."""
+    from . import model
+    from .loaders import loader_module
+
+    files = [Path(loader_module(fmt).__file__), Path(model.__file__)]
+    out = []
+    for f in files:
+        try:
+            st = f.stat()
+            out.append([f.name, st.st_size, st.st_mtime_ns])
+        except OSError:
+            out.append([f.name, None, None])
+    return out
+
+
 def key(path: Path, fmt: str) -> str:
     from . import __version__
 
-    blob = json.dumps([CACHE_VERSION, __version__, fmt, _fingerprint(path)], default=str)
+    blob = json.dumps([CACHE_VERSION, __version__, fmt, _loader_fingerprint(fmt), _fingerprint(path)],
+                      default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 

@@ -1,6 +1,7 @@
 """The Parquet cache: a second load is served from it; a change anywhere in the run invalidates it."""
 
 import os
+from pathlib import Path
 
 import analysis_kit as ak
 from analysis_kit import cache
@@ -26,3 +27,18 @@ def test_second_load_comes_from_cache(tmp_path):
     assert len(second.tasks) == len(first.tasks)
     assert second.tasks["reward"].equals(first.tasks["reward"])
     assert second.meta["run_id"] == first.meta["run_id"]
+
+
+def test_a_changed_loader_invalidates_the_cache(tmp_path):
+    from analysis_kit.loaders import loader_module
+
+    path = write_samples(tmp_path, formats=["maseval"])[0]
+    before = cache.key(path, "maseval")
+    source = Path(loader_module("maseval").__file__)
+    st = source.stat()
+    try:
+        os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+        assert cache.key(path, "maseval") != before
+    finally:
+        os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert cache.key(path, "maseval") == before
