@@ -28,7 +28,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from . import analyses as an
-from .analyses._util import CONTAINER_KINDS, INSTANT_KINDS, LLM_KINDS, duration_ms, seconds
+from .analyses._util import CONTAINER_KINDS, INSTANT_KINDS, LLM_KINDS, duration_ms, seconds, table
 from .model import Run, conform
 
 NO_DATA = "no data"
@@ -88,16 +88,7 @@ def _no_data(ax: Axes, title: str, xlabel: str, ylabel: str) -> Axes:
     return _finish(ax, title, xlabel, ylabel)
 
 
-def _table(data: Run | pd.DataFrame | None, name: str) -> pd.DataFrame:
-    """The table ``name`` of a Run, or ``data`` with any missing standard column added."""
-    if isinstance(data, Run):
-        return getattr(data, name)
-    if data is None:
-        return conform(None, name)
-    if not isinstance(data, pd.DataFrame):
-        data = pd.DataFrame(list(data))
-    standard = conform(None, name).columns
-    return data if all(c in data.columns for c in standard) else conform(data, name)
+_table = table  # the analyses' own: a Run's table, or a frame with any missing column added
 
 
 def _spreads(values: np.ndarray, decades: float = 2.0) -> bool:
