@@ -293,6 +293,23 @@ def test_two_workers_give_the_same_run(tmp_path, sample_path, monkeypatch):
     assert serial.meta == parallel.meta
 
 
+def test_blocks_parsed_in_threads_give_the_serial_run(tmp_path, sample_path, monkeypatch):
+    # Small blocks so several are in flight at once; bad lines in the middle and at the end.
+    data = sample_path.read_bytes()
+    bad = b"[PROFILE] bad task=x type=llm_call duration_ms=q\n\xff\n"
+    half = data.rfind(b"\n", 0, len(data) // 2) + 1  # a line boundary
+    path = write(tmp_path, data[:half] + bad + data[half:] + bad + GOOD.encode())
+    monkeypatch.setattr(tau2_profile, "BLOCK_BYTES", 64 * 1024)
+    assert len(list(tau2_profile._blocks(path, None))) > 4
+    threaded = tau2_profile.load(path)
+    monkeypatch.setattr(tau2_profile, "THREADS", 1)
+    serial = tau2_profile.load(path)
+    assert len(serial.problems) == 6  # twice: timestamp, duration, invalid UTF-8
+    for table in ("events", "tasks", "problems"):
+        pd.testing.assert_frame_equal(getattr(serial, table), getattr(threaded, table))
+    assert serial.meta == threaded.meta
+
+
 @pytest.mark.parametrize("workers", [0, -1, 1.5, True])
 def test_bad_workers_is_a_load_error(sample_path, workers):
     with pytest.raises(LoadError, match="workers must be a positive integer"):

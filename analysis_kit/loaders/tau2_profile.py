@@ -660,28 +660,50 @@ def _parse_to_ipc(block: bytes, first_line: int, file: str) -> tuple[bytes, byte
 
 def _parsed_blocks(file: Path, chunksize: int | None, pool) -> Iterator[tuple]:
     """(events, problems) polars frames of each block of ``file``, in order."""
-    name = str(file)
-    if pool is None:
-        for block, first_line in _blocks(file, chunksize):
-            yield _parse_bytes(block, first_line, name)
-        return
     import collections
 
     import polars as pl
 
+    name = str(file)
+    if pool is None:
+        if THREADS < 2:
+            for block, first_line in _blocks(file, chunksize):
+                yield _parse_bytes(block, first_line, name)
+            return
+        pool, submit, limit = _thread_pool(), _parse_bytes, THREADS
+        receive = tuple
+    else:
+        submit, limit = _parse_to_ipc, pool._max_workers * IN_FLIGHT
+        receive = lambda parts: tuple(pl.read_ipc(part) for part in parts)  # noqa: E731
     queued: collections.deque = collections.deque()
-    limit = pool._max_workers * IN_FLIGHT
     try:
         for block, first_line in _blocks(file, chunksize):
-            queued.append(pool.submit(_parse_to_ipc, block, first_line, name))
+            queued.append(pool.submit(submit, block, first_line, name))
             del block
             while len(queued) >= limit:
-                yield tuple(pl.read_ipc(part) for part in queued.popleft().result())
+                yield receive(queued.popleft().result())
         while queued:
-            yield tuple(pl.read_ipc(part) for part in queued.popleft().result())
+            yield receive(queued.popleft().result())
     finally:
         for future in queued:  # an error or strict stop: do not parse the rest
             future.cancel()
+
+
+# Threads, by default: polars and numpy release the GIL while they work, and most of a
+# block's parse is single-threaded polars string passes, so two blocks parsed at once use
+# both cores without a process's start-up, IPC copies or memory. At most THREADS blocks are
+# in flight (one per thread), which bounds the bytes held.
+THREADS = 2
+_threads = None
+
+
+def _thread_pool():
+    global _threads
+    if _threads is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _threads = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="tau2_profile")
+    return _threads
 
 
 def load(path: Path, *, strict: bool = False, chunksize: int | None = None,
