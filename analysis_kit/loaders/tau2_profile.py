@@ -15,6 +15,7 @@ quotes, non-ASCII, repeated keys, unknown shapes) take one regex per key. Both p
 the same columns. The file is read in blocks of whole lines, repeated strings are held as
 categoricals, and the result goes polars -> Arrow -> pandas once, so memory stays near 3x
 the file size; ``chunksize=N`` (lines per block) gives the same tables as a whole load.
+Two blocks are parsed at once in threads (polars releases the GIL), in order.
 See benchmarks/README.md for the measured speed and memory.
 
 Mapping to events: ``kind`` = ``type`` except ``step_complete`` -> ``step`` (whose duration is
