@@ -39,9 +39,6 @@ def cache_dir() -> Path | None:
 
 
 def _fingerprint(path: Path) -> list:
-    if path.is_file() and (path.parent / "simulations").is_dir():
-        # tau2's dir format read through its results.json: the sibling simulations/ count too
-        return [str(path.resolve()), _fingerprint(path.parent)]
     if path.is_file():
         st = path.stat()
         return [str(path.resolve()), st.st_size, st.st_mtime_ns]
@@ -77,8 +74,13 @@ def _loader_fingerprint(fmt: str) -> list:
 def key(path: Path, fmt: str) -> str:
     from . import __version__
 
-    blob = json.dumps([CACHE_VERSION, __version__, fmt, _loader_fingerprint(fmt), _fingerprint(path)],
-                      default=str)
+    from .loaders import loader_module
+
+    # A loader whose run reads more than the path itself names what it reads (cache_source).
+    source = getattr(loader_module(fmt), "cache_source", None)
+    read = Path(source(path)) if source else path
+    blob = json.dumps([CACHE_VERSION, __version__, fmt, _loader_fingerprint(fmt), str(path.resolve()),
+                       _fingerprint(read)], default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 

@@ -2,7 +2,8 @@
 
 Each loader is a module with ``FORMAT`` (its name), ``sniff(path) -> bool`` (a cheap look at
 the path) and ``load(path, *, strict=False, **options) -> Run``. Loaders that set
-``CACHEABLE = True`` get their tables cached as Arrow IPC files, keyed by path, size and mtime.
+``CACHEABLE = True`` get their tables cached as Arrow IPC files, keyed by path, size and mtime;
+a loader whose run reads more than its path names that with ``cache_source(path) -> Path``.
 """
 
 from __future__ import annotations

@@ -845,6 +845,14 @@ def _load(path: Path, strict: bool) -> Run:
     return Run(meta=meta, problems=problems.frame(), **tables)
 
 
+def cache_source(path: Path) -> Path:
+    """What a load of ``path`` reads, for the cache key: a results.json read in the dir
+    format depends on its sibling simulations/ too."""
+    path = Path(path)
+    _results, sims_dir = _layout(path)
+    return path.parent if path.is_file() and sims_dir is not None else path
+
+
 def _layout(path: Path) -> tuple[Path | None, Path | None]:
     """(results file, simulations dir or None), as tau2's Results._detect_format decides."""
     if path.is_dir():
