@@ -11,7 +11,7 @@ import pytest
 import analysis_kit as ak
 from analysis_kit import analyses as an
 from analysis_kit.loaders import LOADER_MODULES
-from analysis_kit.samples import SAMPLE_MODULES, write_samples
+from analysis_kit.samples import SAMPLE_MODULES, sample_format, write_samples
 from conftest import REAL_LOGS
 
 REAL_RUNS = [
@@ -91,7 +91,7 @@ def sample_dir(tmp_path_factory):
 
 @pytest.mark.parametrize("fmt", list(SAMPLE_MODULES))
 def test_every_analysis_on_sample(fmt, sample_dir, tmp_path):
-    fmt_loader = "tau2_results" if fmt == "tau2_results_rerun" else fmt  # a second run of that format
+    fmt_loader = sample_format(fmt)  # a sample may be a second run of a format
     if _missing(LOADER_MODULES[fmt_loader]):
         pytest.skip(f"the {fmt} loader ({LOADER_MODULES[fmt_loader]}) is not written yet")
     if fmt not in sample_dir:

@@ -60,6 +60,16 @@ def write_samples(directory: str | Path, *, seed: int = 7, size: int = 1, clean:
     return written
 
 
+def sample_format(name: str) -> str:
+    """The loader format of sample ``name`` (a sample may be a second run of a format).
+
+    >>> sample_format("tau2_results_rerun"), sample_format("massgen")
+    ('tau2_results', 'massgen')
+    """
+    module = importlib.import_module(SAMPLE_MODULES[name])
+    return getattr(module, "FORMAT", name)
+
+
 def sample_paths(directory: str | Path) -> dict[str, Path]:
     """The runs written under ``directory`` by :func:`write_samples`, by format."""
     base = Path(directory)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from . import tau2_results
 
+FORMAT = "tau2_results"  # the loader that reads it
 FILE_NAME = "tau2_airline_results_rerun.json"
 
 
