@@ -87,7 +87,9 @@ _plt.close("all")
 del _plt, _ip, _name
 """
 # No history database for report kernels: nobody reads it and every cell would write to it.
-KERNEL_ARGUMENTS = ["--HistoryManager.enabled=False"]
+# Kernel-process warnings ("running over TCP without encryption", a local
+# kernel on loopback) are noise in a report run: errors still show, cell output is unaffected.
+KERNEL_ARGUMENTS = ["--HistoryManager.enabled=False", "--IPKernelApp.log_level=ERROR"]
 
 
 def _snippet(code: str, kernel: str):
