@@ -30,6 +30,7 @@ from matplotlib.patches import Patch
 from . import analyses as an
 from .analyses._util import CONTAINER_KINDS, INSTANT_KINDS, LLM_KINDS, duration_ms, seconds, table
 from .model import Run, conform
+from .safe import redact
 
 NO_DATA = "no data"
 NONE_LABEL = "(none)"
@@ -43,7 +44,8 @@ _CONTROL = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|[\x00-\x1f\x7f]")  # ANSI codes fi
 
 def escape_label(value: Any, max_len: int = LABEL_MAX) -> str:
     """Untrusted text made safe as a matplotlib label: ``$`` escaped (matplotlib would
-    read ``$...$`` as mathtext), control characters and ANSI codes blanked, long text cut,
+    read ``$...$`` as mathtext), control characters and ANSI codes blanked, secrets redacted
+    (as everywhere else, see :mod:`analysis_kit.safe`), long text cut,
     a leading ``_`` (which legends hide) guarded, and NA shown as ``(none)``.
 
     >>> escape_label("cost $5 vs $6")
@@ -53,7 +55,7 @@ def escape_label(value: Any, max_len: int = LABEL_MAX) -> str:
     """
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return NONE_LABEL
-    text = _CONTROL.sub(" ", str(value))
+    text = redact(_CONTROL.sub(" ", str(value)))  # secrets stay out of figures too (safe.py)
     if len(text) > max_len:
         text = text[: max_len - 1] + "…"
     if text.startswith("_"):

@@ -588,3 +588,11 @@ def test_plots_render_hostile_labels():
     plots.cost_bars(ev, ax=axes[1, 0])
     plots.latency_hist(ev, by="name", ax=axes[1, 1])
     fig.canvas.draw()  # an unescaped "$\undefinedcommand{x}$" raises a mathtext ParseError here
+
+
+def test_escape_label_redacts_secrets_like_every_other_output():
+    from analysis_kit import safe
+
+    assert "sk-" not in plots.escape_label("task sk-abcdefghijklmnop1234")
+    with safe.redaction(False):
+        assert "sk-abcdefghijklmnop1234" in plots.escape_label("task sk-abcdefghijklmnop1234")
