@@ -167,3 +167,24 @@ def test_assemble_reports_failures_escaped_with_a_strict_csp(tmp_path):
     assert "<script" not in page and "&lt;script&gt;x&lt;/script&gt; [REDACTED]" in page
     assert "default-src &#x27;none&#x27;" in page or "default-src 'none'" in page
     assert "a&lt;b&gt;.log" in page and "a&lt;b&gt;.log" in md
+
+
+def test_export_drops_subsections_whose_cells_showed_nothing(tmp_path):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    from analysis_kit.report import export
+
+    shown = new_code_cell("x", outputs=[new_output("display_data", data={"text/markdown": "*no latency data*"})])
+    nb = new_notebook(cells=[
+        new_markdown_cell("## Latency"),
+        new_markdown_cell("### By kind\n\nPercentiles."), shown,
+        new_markdown_cell("### Slowest calls\n\nThe ten longest."), new_code_cell("y"),
+        new_markdown_cell("### Notes"),
+    ])
+    path = tmp_path / "s.ipynb"
+    nbformat.write(nb, path)
+    md = export.to_markdown(path, "latency", tmp_path)
+    assert "### By kind" in md and "no latency data" in md
+    assert "Slowest calls" not in md  # its only cell showed nothing
+    assert "### Notes" in md  # a heading with no code cells under it is prose, kept

@@ -70,6 +70,26 @@ class SafeTextPreprocessor(Preprocessor):
         return cell, resources
 
 
+class EmptySubsectionPreprocessor(Preprocessor):
+    """Drop a ``###`` subsection heading whose code cells showed nothing: when a run has no
+    data for a part, the note says so once, and the parts after it are not empty headings."""
+
+    def preprocess(self, nb, resources):
+        cells, keep = nb.cells, []
+        for i, cell in enumerate(cells):
+            if cell.get("cell_type") == "markdown" and cell.get("source", "").lstrip().startswith("### "):
+                body = []
+                for nxt in cells[i + 1:]:
+                    if nxt.get("cell_type") == "markdown":
+                        break
+                    body.append(nxt)
+                if body and all(c.get("cell_type") == "code" and not c.get("outputs") for c in body):
+                    continue
+            keep.append(cell)
+        nb.cells = keep
+        return nb, resources
+
+
 def _config(redact: bool) -> Config:
     c = Config()
     c.TemplateExporter.exclude_input = True
@@ -99,6 +119,7 @@ def _exporter(kind: str, redact: bool):
             exporter = HTMLExporter(config=config, template_name="basic")
             exporter.embed_images = True
         exporter.register_preprocessor(SafeTextPreprocessor(config=config), enabled=True)
+        exporter.register_preprocessor(EmptySubsectionPreprocessor(config=config), enabled=True)
         cache[(kind, redact)] = exporter
     return cache[(kind, redact)]
 
