@@ -7,6 +7,18 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
+# polars' allocator (jemalloc) hands freed memory back to the system at once by default, so a
+# load that parses block after block faults fresh pages in for every block: measured 1.1M page
+# faults and 4-5 s of system time in a 5M-line profile log load. Keeping freed pages for a few
+# seconds lets the next block reuse them (0.7M faults, 1-2 s faster; benchmarks/README.md).
+# jemalloc reads this once, when polars loads: a user's own setting wins, and it does nothing
+# if polars was imported before analysis_kit.
+if "polars" not in sys.modules:
+    os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:5000,muzzy_decay_ms:5000")
+
 from .exceptions import AnalysisKitError, LoadError, ParameterError
 from .loaders import FORMATS, detect, load, load_runs
 from .model import Run, concat_runs

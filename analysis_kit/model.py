@@ -13,6 +13,7 @@ from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .exceptions import LoadError
 
@@ -109,7 +110,19 @@ def _na_array(kind: str, n: int):
         return pd.array(np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")).tz_localize("UTC")
     if kind == "object":
         return np.full(n, None, dtype=object)
+    if kind == "int":  # zeros from calloc: pages untouched until read
+        return pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
+    if kind == "bool":
+        return pd.arrays.BooleanArray(np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
+    if kind == "str":
+        return pd.array(pa.nulls(n, pa.large_string()), dtype=dtype)
     return pd.array([None] * n, dtype=dtype)
+
+
+def _repeated(value: str, n: int) -> pd.Categorical:
+    """``value`` n times as a categorical: one byte per row (zeros from calloc), where a
+    string column would hold the text once per row (100 MB at 4M rows for a run id)."""
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([value]))
 
 
 def empty_table(table: str) -> pd.DataFrame:
@@ -137,7 +150,7 @@ def conform(df: pd.DataFrame | Iterable[dict] | None, table: str, run_id: str | 
         else:
             out[col] = pd.Series(_na_array(kind, n), index=df.index, copy=False)
     if run_id is not None:
-        out["run_id"] = pd.Series(pd.array([run_id], dtype="string").repeat(n), index=df.index)
+        out["run_id"] = pd.Series(_repeated(run_id, n), index=df.index, copy=False)
     standard = {c for c, _ in SCHEMA[table]}
     for col in df.columns:
         if col not in standard:

@@ -77,6 +77,17 @@ def test_step_times_from_step_events_and_transitions():
     assert tr.loc["user->agent", "total_ms"] == 400.0 and tr.loc["agent->env", "count"] == 1
 
 
+def test_step_times_from_the_typed_step_column():
+    """tau2 profile events carry the step as an Int64 column, not in attrs; a row with
+    no typed step still takes it from attrs."""
+    ev = events({"kind": ["step"] * 3, "duration_ms": [100.0, 300.0, 50.0],
+                 "step": pd.array([1, 1, pd.NA], dtype="Int64"),
+                 "attrs": [None, '{"from_role": "agent"}', '{"step": 2}']})
+    out = step_times(ev).set_index("step")
+    assert out.loc[1, "count"] == 2 and out.loc[1, "mean_ms"] == 200.0
+    assert out.loc[2, "count"] == 1 and out.loc[2, "total_ms"] == 50.0
+
+
 def test_step_times_from_step_attr_on_calls():
     ev = events({"kind": ["llm_call", "tool_call", "llm_call"], "task_id": ["a", "a", "b"],
                  "duration_ms": [10.0, 5.0, 40.0],

@@ -66,7 +66,9 @@ def test_real_first_event_start_is_timestamp_minus_duration(real_run):
     assert first["has_tool_calls"] is False or first["has_tool_calls"] == False  # noqa: E712
     attrs = json.loads(first["attrs"])
     assert attrs["toolorchestra_vllm_prefill_ms"] == 102.07 and attrs["toolorchestra_vllm_prefill_len"] == 857
-    assert attrs["step"] == 1 and attrs["call_type"] == "vllm" and attrs["has_tool_calls"] is False
+    assert first["step"] == 1 and first["call_type"] == "vllm"
+    # keys held by a typed column are not repeated in attrs
+    assert not {"step", "call_type", "has_tool_calls", "task", "duration_ms"} & set(attrs)
 
 
 def test_real_names_agents_steps(real_run):
@@ -74,7 +76,7 @@ def test_real_names_agents_steps(real_run):
     assert ev.loc["tool_call", "name"] == "get_order_details"
     assert ev.loc["tool_call", "step"] == 5 and ev.loc["step", "step"] == 5
     assert ev.loc["step", "duration_ms"] == 3591.00  # from total_duration_ms
-    assert json.loads(ev.loc["step", "attrs"]) == {"from_role": "agent", "step": 5, "to_role": "env"}
+    assert json.loads(ev.loc["step", "attrs"]) == {"from_role": "agent", "to_role": "env"}
     assert ev.loc["expert_call", "agent"] == "expert" and ev.loc["user_sim", "agent"] == "user_simulator"
     assert ev.loc["evaluator", "agent"] == "evaluator" and ev.loc["tool_call", "agent"] == "agent"
     assert list(real_run.events["level"].astype(str)) == ["PROFILE"] * 5 + ["USER_JUDGE"] * 2
@@ -219,7 +221,8 @@ def test_crlf_and_bom(tmp_path):
     run = tau2_profile.load(path)
     assert list(run.events["task_id"]) == ["t1", "t2"]
     assert list(run.events["duration_ms"]) == [12.0, 12.0]
-    assert json.loads(run.events.loc[1, "attrs"]) == {"call_type": "local_function", "step": 2}
+    assert run.events["call_type"].astype(str).tolist() == ["local_function"] * 2
+    assert run.events["step"].tolist() == [2, 2] and run.events["attrs"].isna().all()
     assert run.problems.empty
 
 
@@ -227,6 +230,17 @@ def test_error_values(tmp_path):
     lines = [GOOD + f" error={v}" for v in ("True", "False", "None", "", "Timeout")] + [GOOD]
     run = tau2_profile.load(write(tmp_path, "\n".join(lines)))
     assert run.events["error"].tolist() == ["error", pd.NA, pd.NA, pd.NA, "Timeout", pd.NA]
+
+
+def test_has_tool_calls_that_is_no_boolean_is_a_problem(tmp_path):
+    """has_tool_calls lives only in its boolean column (not in attrs), so a value it cannot
+    hold is reported rather than lost."""
+    lines = [GOOD + f" has_tool_calls={v}" for v in ("True", "0", "maybe", "None")]
+    run = tau2_profile.load(write(tmp_path, "\n".join(lines)))
+    assert run.events["has_tool_calls"].tolist() == [True, False, pd.NA, pd.NA]
+    assert run.problems[["line", "reason"]].values.tolist() == [
+        [3, "has_tool_calls is not a boolean (True/False/1/0): maybe"]]
+    assert run.events["attrs"].isna().all()
 
 
 def test_key_order_and_extra_keys_do_not_change_the_event(tmp_path):
@@ -237,7 +251,7 @@ def test_key_order_and_extra_keys_do_not_change_the_event(tmp_path):
     cols = ["task_id", "thread", "kind", "name", "end", "duration_ms", "step", "call_type", "attrs"]
     a, b, c = (run.events.loc[i, cols] for i in range(3))
     assert a.equals(b)
-    assert json.loads(c["attrs"]) == {"call_type": "local_function", "retries": 2, "step": 2}
+    assert pd.isna(a["attrs"]) and json.loads(c["attrs"]) == {"retries": 2}
 
 
 def test_duplicate_lines_are_kept_and_counted(tmp_path):
@@ -364,10 +378,10 @@ def test_fast_and_generic_paths_give_the_same_event(tmp_path):
     assert ev["duration_ms"].tolist() == [5.5] * 6
     assert ev["step"].tolist() == [3] * 6 and ev["has_tool_calls"].tolist() == [False] * 6
     attrs = [json.loads(a) for a in ev["attrs"]]
-    want = {"has_tool_calls": False, "step": 3, "x": None, "y": 1000.0, "z": "abc"}
+    want = {"x": None, "y": 1000.0, "z": "abc"}
     assert attrs[:5] == [want] * 5
     assert attrs[5] == dict(want, z='a"b')
-    assert ev["attrs"][0] == '{"has_tool_calls":false,"step":3,"x":null,"y":1e3,"z":"abc"}'
+    assert ev["attrs"][0] == '{"x":null,"y":1e3,"z":"abc"}'
     assert ev["attrs"][0] == ev["attrs"][3]  # same text from both paths
     assert run.problems.empty
 
@@ -396,3 +410,38 @@ def test_cache_keeps_the_dtypes(sample_path, tmp_path):
     assert second.meta == first.meta
     for table in ("events", "tasks", "problems"):
         pd.testing.assert_frame_equal(getattr(first, table), getattr(second, table))
+
+
+def test_fixed_width_timestamps_from_bytes_match_the_calendar(tmp_path):
+    """The writer's timestamps are read from the bytes with numpy; each value is checked
+    against Python's calendar, and every timestamp numpy must not take (no such date, 24:00,
+    a year pandas cannot hold, other widths) still parses by the regex path or is a problem."""
+    stamps = {
+        "2024-02-29 23:59:59.999": ts("2024-02-29 23:59:59.999"),   # leap day
+        "2000-02-29 00:00:00.000": ts("2000-02-29"),                 # leap century
+        "2025-12-31 12:00:00,250": ts("2025-12-31 12:00:00.250"),   # comma before millis
+        "1970-01-01 00:00:00.001": ts("1970-01-01 00:00:00.001"),
+        "1699-03-01 01:02:03.004": ts("1699-03-01 01:02:03.004"),
+        "2025-06-30 10:15:33.012345": ts("2025-06-30 10:15:33.012345"),  # longer: regex path
+        "2025-06-30T10:15:33.012": ts("2025-06-30 10:15:33.012"),        # T: regex path
+        "1900-02-29 00:00:00.000": None,   # not a leap year
+        "2025-04-31 00:00:00.000": None,   # April has 30 days
+        "2025-13-01 00:00:00.000": None,
+        "2025-01-01 24:00:00.000": None,
+        "2025-01-01 00:60:00.000": None,
+        "2025-01-0a 00:00:00.000": None,
+    }
+    lines = [f"[PROFILE] {s} task=t{i} thread=1 type=tool_call function=f duration_ms=1.0"
+             for i, s in enumerate(stamps)]
+    lines.append("[USER_JUDGE] 2024-02-29 08:00:00.500 task=j thread=1 type=evaluator duration_ms=1.0")
+    lines.append("[PROFILE] 2025-03-01 00:00:00.000\r")  # CR LF, nothing after the stamp
+    run = tau2_profile.load(write(tmp_path, "\n".join(lines) + "\n"))
+    ends = run.events["end"].tolist()
+    for (text, want), got in zip(stamps.items(), ends):
+        assert (pd.isna(got) if want is None else got == want), (text, got)
+    assert ends[len(stamps)] == ts("2024-02-29 08:00:00.500")
+    bad = run.problems[run.problems["reason"].str.startswith("timestamp does not parse")]
+    assert bad["line"].tolist() == list(range(8, 14))
+    assert bad["reason"].iloc[0] == "timestamp does not parse: 1900-02-29 00:00:00.000"
+    # the last line has no type: dropped with a problem, its time parsed all the same
+    assert run.problems["reason"].iloc[-1] == "no type= field" and len(run.events) == len(stamps) + 1

@@ -85,9 +85,21 @@ def _step_labels(values: pd.Series) -> pd.Series:
     return values.map(label).astype("string")
 
 
+def _steps(events: pd.DataFrame) -> pd.Series:
+    """Each event's step: the typed ``step`` column where a loader gives one (tau2 profile
+    logs), else the ``step`` key of attrs."""
+    step = attr(events, "step")
+    if "step" in events.columns:
+        typed = events["step"]
+        known = typed.notna()
+        if known.any():
+            step[known] = typed[known].astype("object")
+    return step
+
+
 def step_times(events: Run | pd.DataFrame, by: str = "step") -> pd.DataFrame:
     """Time per conversation step: stats of the ``step`` events' durations per step
-    (``by="step"``, the step number/name in attrs) or per role transition
+    (``by="step"``, the step column or the step number/name in attrs) or per role transition
     (``by="transition"``, "from_role->to_role"). Lacking step events, the other events
     carrying a ``step`` attr are summed per task and step first.
 
@@ -105,9 +117,9 @@ def step_times(events: Run | pd.DataFrame, by: str = "step") -> pd.DataFrame:
         if key == "transition":
             frame[key] = attr(frame, "from_role").astype("string") + "->" + attr(frame, "to_role").astype("string")
         else:
-            frame[key] = _step_labels(attr(frame, "step"))
+            frame[key] = _step_labels(_steps(frame))
     else:
-        step = attr(ev, "step")
+        step = _steps(ev)
         carrying = ev[step.notna()].assign(step=_step_labels(step[step.notna()]))
         if carrying.empty or key == "transition":
             return empty_frame([key, "total_ms"] + STAT_COLUMNS)

@@ -24,10 +24,12 @@ Mapping to events: ``kind`` = ``type`` except ``step_complete`` -> ``step`` (who
 ``expert`` (expert_call), NA for unknown types (kept with kind = their type). Extra typed
 columns: ``step`` (Int64), ``call_type``, ``has_tool_calls`` (boolean), ``level``
 (PROFILE/USER_JUDGE), ``line`` (1-based line number) and, for a directory, ``file``.
-``attrs`` is a JSON object of every key except task, thread, type, model, function,
-duration_ms, total_duration_ms, input_tokens, output_tokens, error (so it holds step,
-call_type, has_tool_calls, from_role, to_role and the vLLM timing fields); numbers are JSON
-numbers, True/False are booleans, None is null, the rest strings.
+``attrs`` is a JSON object of the keys no column holds: every key except task, thread, type,
+model, function, duration_ms, total_duration_ms, input_tokens, output_tokens, error, step,
+call_type and has_tool_calls (so it holds from_role, to_role, the vLLM timing fields and any
+other key; NA on a line with none of them); numbers are JSON numbers, True/False are
+booleans, None is null, the rest strings. The typed columns are not repeated in attrs: at
+millions of lines that text was the largest column and the largest cost of a load.
 
 Decisions (each problem is a row of ``run.problems``; ``strict=True`` raises the first):
 
@@ -35,7 +37,8 @@ Decisions (each problem is a row of ``run.problems``; ``strict=True`` raises the
 - duration present but not a number, nan, inf or negative: the event is KEPT with NA
   duration and NA start, plus a problem; a duration that is simply absent is no problem
   (the format makes every field optional), the event has NA duration;
-- tokens or step present but not an integer: kept as NA, plus a problem;
+- tokens or step present but not an integer, has_tool_calls not a boolean (True/False/1/0):
+  kept as NA, plus a problem;
 - no ``type``: the line is DROPPED, with a problem (it cannot be classified);
 - ``error``: NA when absent, empty, ``None``, ``False`` or ``0``; ``True``/``1`` become
   ``"error"``; any other text is kept as the error;
@@ -83,9 +86,11 @@ BOM = b"\xef\xbb\xbf"
 CORE_KEYS = ("task", "thread", "type", "model", "function", "duration_ms", "total_duration_ms",
              "input_tokens", "output_tokens", "error")
 TYPED_KEYS = ("step", "call_type", "has_tool_calls")
+COLUMN_KEYS = CORE_KEYS + TYPED_KEYS  # keys held by a column, so not repeated in attrs
 AGENTS = {"llm_call": "agent", "tool_call": "agent", "step_complete": "agent",
           "user_sim": "user_simulator", "evaluator": "evaluator", "expert_call": "expert"}
 ABSENT = ("", "None", "none", "null", "NULL")
+BOOLEANS = ("True", "true", "1", "False", "false", "0")  # has_tool_calls: three true, three false
 _NUMBER = r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$"
 
 
@@ -216,11 +221,11 @@ def _json_value(value):
 
 
 def _attrs_generic():
-    """attrs from every key=value token not in CORE_KEYS (first occurrence of a key wins),
+    """attrs from every key=value token not in COLUMN_KEYS (first occurrence of a key wins),
     keys in sorted order so the text does not depend on the order in the line."""
     import polars as pl
 
-    core = "|".join(CORE_KEYS)
+    core = "|".join(COLUMN_KEYS)
     rest = pl.col("text").str.replace_all(rf"(?:^|\s)(?:{core})=\S*", "")
     tokens = rest.str.extract_all(r"[^\s=\[\]]+=\S*")
     key = pl.element().str.extract(r"^([^=]+)=", 1)
@@ -269,7 +274,7 @@ def _attrs_shape(keys: tuple[str, ...]):
     import polars as pl
 
     c = pl.col
-    names = sorted(k for k in keys if k not in CORE_KEYS)
+    names = sorted(k for k in keys if k not in COLUMN_KEYS)
     if not names:
         return pl.lit(None, pl.String).alias("attrs")
     pieces = []
@@ -351,7 +356,7 @@ def _fast_keys(df):
 
 
 HEAD_KEYS = ("task", "thread", "type")
-ALL_KEYS = tuple(dict.fromkeys(CORE_KEYS + TYPED_KEYS + ("from_role", "to_role")))
+ALL_KEYS = COLUMN_KEYS
 
 
 def _extract_keys(df):
@@ -426,6 +431,9 @@ def _problem_frames(df, file: str):
     for name in ("input_tokens", "output_tokens", "step"):
         checks.append((c(f"k_{name}").is_not_null() & c(f"i_{name}").is_null(),
                        pl.format(f"{name} is not an integer: {{}}", c(f"k_{name}"))))
+    # Not repeated in attrs, so a value the column cannot hold would otherwise be lost.
+    checks.append((c("k_has_tool_calls").is_not_null() & ~c("k_has_tool_calls").is_in(BOOLEANS),
+                   pl.format("has_tool_calls is not a boolean (True/False/1/0): {}", c("k_has_tool_calls"))))
     frames = [df.filter(cond).select(c("line"), reason.alias("reason"), raw.alias("raw"))
               for cond, reason in checks]
     out = pl.concat(frames)
@@ -476,7 +484,8 @@ def _lines(text: str | None, block: bytes | None, newlines=None):
     return pl.DataFrame({"text": pl.from_arrow(array)}).with_columns(pl.col("text").str.strip_suffix("\n"))
 
 
-def _parse_block(text: str, first_line: int, bad_lines: list[int], file: str, block: bytes | None = None):
+def _parse_block(text: str, first_line: int, bad_lines: list[int], file: str, block: bytes | None = None,
+                 categories: dict | None = None):
     """Events and problems (polars frames) of one block of whole lines (``block``: the same
     lines as bytes, for a cheap check of which lines may take the fast path)."""
     import polars as pl
@@ -499,13 +508,15 @@ def _parse_block(text: str, first_line: int, bad_lines: list[int], file: str, bl
     df = df.with_columns(
         pl.when(c("text").str.starts_with("[PROFILE]")).then(pl.lit("PROFILE"))
         .otherwise(pl.lit("USER_JUDGE")).alias("level"),
-        # The writer's timestamp is fixed-width right after "[LEVEL] "; other shapes are
-        # looked for with a regex below, on those lines only.
-        pl.when(c("text").str.starts_with("[PROFILE] ")).then(c("text").str.slice(10, 23))
-        .otherwise(c("text").str.slice(13, 23)).alias("ts_text"),
         c("text").hash(seed=0).alias("hash"),
     )
-    df = _extract_keys(_fixed_end(df))
+    # The writer's timestamp is fixed-width right after "[LEVEL] "; other shapes are looked
+    # for with a regex (_timestamps), on those lines only. (Reading it from the block's bytes
+    # with numpy was measured: no faster than strptime.)
+    df = _fixed_end(df.with_columns(
+        pl.when(c("text").str.starts_with("[PROFILE] ")).then(c("text").str.slice(10, 23))
+        .otherwise(c("text").str.slice(13, 23)).alias("ts_text")))
+    df = _extract_keys(df)
     is_step = c("k_type") == "step_complete"
     df = _timestamps(df)
     df = df.with_columns(
@@ -541,69 +552,223 @@ def _parse_block(text: str, first_line: int, bad_lines: list[int], file: str, bl
         c("attrs"),
         c("i_step").alias("step"),
         c("k_call_type").alias("call_type"),
-        pl.when(c("k_has_tool_calls").is_in(["True", "true", "1"])).then(True)
-        .when(c("k_has_tool_calls").is_in(["False", "false", "0"])).then(False)
+        pl.when(c("k_has_tool_calls").is_in(BOOLEANS[:3])).then(True)
+        .when(c("k_has_tool_calls").is_in(BOOLEANS[3:])).then(False)
         .otherwise(None).alias("has_tool_calls"),
         c("level"),
         c("line"),
         c("hash"),
     ).sort("line")
-    # Repeated strings held as categoricals while the blocks pile up (a third of the memory);
-    # _to_pandas re-encodes them from their own values.
-    events = events.with_columns(*[c(k).cast(pl.Categorical) for k in CATEGORICAL if k in events.columns])
+    # Repeated strings as codes into the load's categories (shared by its blocks).
+    categories = categories or {}
+    events = events.with_columns(*[c(k).cast(pl.Categorical(categories.get(k))) for k in CATEGORICAL
+                                   if k in events.columns])
     return events, pl.concat(problems, how="diagonal_relaxed") if problems else None
 
 
-# ---------------------------------------------------------------- tables
+# ---------------------------------------------------------------- assembling the events
 
-def _tasks(events):
+# Columns of few distinct values, handed to pandas as categoricals: a fraction of the memory
+# of one string per row, and stored as such in the cache.
+CATEGORICAL = ("task_id", "agent", "thread", "kind", "name", "call_type", "level", "file")
+INT_COLUMNS = ("input_tokens", "output_tokens", "step")
+TEXT_COLUMNS = ("error", "attrs")
+NAT = np.iinfo(np.int64).min  # NaT as int64 nanoseconds
+
+
+def _categories() -> tuple[dict, list]:
+    """One polars ``Categories`` per categorical column, for one load: every block's codes
+    index the same strings, so blocks join by their codes, without re-encoding at the end.
+    Also an empty Series of each: polars frees a Categories' strings (and would number them
+    afresh) once no column uses it, so these keep them for the whole load."""
+    import polars as pl
+
+    categories = {k: pl.Categories.random() for k in CATEGORICAL if k != "file"}
+    return categories, [pl.Series([], dtype=pl.Categorical(cats)) for cats in categories.values()]
+
+
+def _block_columns(events, categories: dict) -> dict:
+    """A block's events as numpy arrays (Arrow arrays for the free text) and partial
+    aggregates (tasks, time bounds, models). Made in the parsing thread, so the main thread
+    only copies arrays into place: no table-wide conversion at the end of a load."""
     import polars as pl
 
     c = pl.col
+    events = events.with_columns(c("start").dt.cast_time_unit("ns"), c("end").dt.cast_time_unit("ns"))
+    out: dict = {"n": events.height}
+    for k in categories:  # codes into the load's categories; -1 is NA
+        out[k] = events[k].to_physical().cast(pl.Int32).fill_null(-1).to_numpy()
+    for k in ("start", "end"):
+        out[k] = events[k].to_physical().fill_null(NAT).to_numpy()
+    out["duration_ms"] = events["duration_ms"].to_numpy()  # NA -> NaN
+    for k in INT_COLUMNS + ("has_tool_calls",):
+        column = events[k]
+        out[k] = column.fill_null(False if k == "has_tool_calls" else 0).to_numpy()
+        out[k + ".na"] = column.is_null().to_numpy()
+    out["line"] = events["line"].to_numpy()
+    out["hash"] = events["hash"].to_numpy()
+    for k in TEXT_COLUMNS:
+        out[k] = events[k].to_arrow(compat_level=pl.CompatLevel.oldest())
 
-    def total(col):
-        return pl.when(c(col).count() > 0).then(c(col).sum()).otherwise(None).alias(col)
+    def count(col):
+        return c(col).count().alias(f"{col}.n")
 
-    tasks = (events.filter(c("task_id").is_not_null())
-             .group_by("task_id", maintain_order=True)
-             .agg(pl.coalesce(c("start").min(), c("end").min()).alias("start"), c("end").max(),
-                  total("input_tokens"), total("output_tokens")))
-    return tasks.with_columns(
-        ((c("end") - c("start")).dt.total_microseconds() / 1e6).alias("duration_s"),
-        pl.lit("unknown").alias("status"), c("task_id").cast(pl.String),
-    )
-
-
-# Columns of few distinct values, handed to pandas as categoricals (dictionary-encoded):
-# a fraction of the memory of one string per row, and stored as such in the Parquet cache.
-CATEGORICAL = ("task_id", "agent", "thread", "kind", "name", "call_type", "level", "file")
+    out["tasks"] = (events.with_row_index("row").filter(c("task_id").is_not_null())
+                    .group_by("task_id")
+                    .agg(c("row").min(), c("start").min(), c("end").min().alias("end.min"), c("end").max(),
+                         c("input_tokens").sum(), count("input_tokens"),
+                         c("output_tokens").sum(), count("output_tokens"))
+                    .with_columns(c("task_id").cast(pl.String), c("row").cast(pl.Int64)))
+    out["bounds"] = events.select(c("start").min(), c("end").min().alias("end.min"), c("end").max()).row(0)
+    out["models"] = set(events.filter(c("kind") != "tool_call")
+                        .select(c("name").cast(pl.String).drop_nulls().unique()).to_series().to_list())
+    return out
 
 
-def _to_pandas(frame, categorical: tuple[str, ...] = ()) -> pd.DataFrame:
-    """polars -> pandas keeping nullable types and Arrow-backed strings (no Python objects);
-    ``categorical`` string columns become pandas categoricals. ``frame`` is consumed: its
-    buffers move to pandas column by column, so the two copies do not coexist."""
+class _Growing:
+    """A numpy array filled block by block, grown in place: ``ndarray.resize`` reallocates,
+    which for large arrays remaps pages instead of copying them, and the capacity not yet
+    filled is address space only (no page is touched until written)."""
+
+    def __init__(self, dtype, capacity: int):
+        self.array = np.empty(capacity, dtype=dtype)
+        self.n = 0
+
+    def append(self, values) -> None:
+        end = self.n + len(values)
+        if end > len(self.array):
+            self.array.resize(max(end, len(self.array) * 3 // 2), refcheck=False)
+        self.array[self.n:end] = values
+        self.n = end
+
+    def finish(self):
+        self.array.resize(self.n, refcheck=False)
+        return self.array
+
+
+class _Events:
+    """Every block's events, copied into final arrays as the blocks arrive (in order), so a
+    load holds one copy of the events, not the blocks plus a concatenation of them."""
+
+    def __init__(self, capacity: int):
+        self.categories, self._anchors = _categories()
+        self.capacity = max(1024, capacity)
+        self.arrays: dict[str, _Growing] = {}
+        self.text: dict[str, list] = {k: [] for k in TEXT_COLUMNS}
+        self.tasks, self.bounds, self.models, self.files = [], [], set(), []
+        self.n = 0
+
+    def _append(self, name: str, values) -> None:
+        if name not in self.arrays:
+            self.arrays[name] = _Growing(values.dtype, self.capacity)
+        self.arrays[name].append(values)
+
+    def add(self, block: dict, file: str | None = None) -> None:
+        import polars as pl
+
+        for name, values in block.items():
+            if isinstance(values, np.ndarray):
+                self._append(name, values)
+        for k in TEXT_COLUMNS:
+            self.text[k].append(block[k])
+        if file is not None:  # a directory: which file each event came from
+            if not self.files or self.files[-1] != file:
+                self.files.append(file)
+            self._append("file", np.full(block["n"], len(self.files) - 1, dtype=np.int32))
+        self.tasks.append(block["tasks"].with_columns(pl.col("row") + self.n))
+        self.bounds.append(block["bounds"])
+        self.models |= block["models"]
+        self.n += block["n"]
+
+    def _categorical(self, codes, names: list[str]) -> pd.Categorical:
+        """Codes into ``names`` as a pandas categorical whose categories are the values
+        present, sorted (the order polars saw them in depends on thread timing)."""
+        present = np.bincount(codes[codes >= 0], minlength=len(names)) > 0
+        keep = sorted((i for i in range(len(names)) if present[i]), key=names.__getitem__)
+        dtype = np.int8 if len(keep) < 2**7 else np.int16 if len(keep) < 2**15 else np.int32
+        remap = np.full(len(names) + 1, -1, dtype=dtype)  # the last entry answers code -1
+        remap[keep] = np.arange(len(keep), dtype=dtype)
+        return pd.Categorical.from_codes(remap[codes], categories=pd.Index([names[i] for i in keep]),
+                                         validate=False)
+
+    def frame(self) -> pd.DataFrame:
+        """The events as pandas columns over the filled arrays (no further copy)."""
+        import pyarrow as pa
+
+        arrays = {name: grow.finish() for name, grow in self.arrays.items()}
+        self.arrays = {}
+        columns: dict = {}
+        for k in ("task_id", "agent", "thread", "kind", "name"):
+            columns[k] = self._categorical(arrays.pop(k), self.categories[k].to_series().to_list())
+        for k in ("start", "end"):
+            columns[k] = _utc(arrays.pop(k))
+        columns["duration_ms"] = arrays.pop("duration_ms")
+        for k in INT_COLUMNS[:2]:
+            columns[k] = pd.arrays.IntegerArray(arrays.pop(k), arrays.pop(k + ".na"))
+        for k in TEXT_COLUMNS:
+            text = pa.chunked_array(self.text.pop(k), type=pa.large_string()).combine_chunks()
+            columns[k] = pd.arrays.ArrowStringArray(pa.chunked_array([text]))
+        columns["step"] = pd.arrays.IntegerArray(arrays.pop("step"), arrays.pop("step.na"))
+        columns["call_type"] = self._categorical(arrays.pop("call_type"), self.categories["call_type"].to_series().to_list())
+        columns["has_tool_calls"] = pd.arrays.BooleanArray(arrays.pop("has_tool_calls"), arrays.pop("has_tool_calls.na"))
+        columns["level"] = self._categorical(arrays.pop("level"), self.categories["level"].to_series().to_list())
+        columns["line"] = pd.arrays.IntegerArray(arrays.pop("line"), np.zeros(self.n, dtype=bool))
+        if "file" in arrays:
+            columns["file"] = self._categorical(arrays.pop("file"), self.files)
+        self.hashes = arrays.pop("hash")
+        return pd.DataFrame(columns, copy=False)
+
+    def duplicate_lines(self) -> int:
+        """Lines in a group of identical lines (n each), from the lines' hashes."""
+        import polars as pl
+
+        counts = pl.Series(self.hashes).value_counts()
+        return int(counts.filter(pl.col("count") > 1)["count"].sum())
+
+    def task_table(self):
+        """One row per task id, in order of first appearance, from the blocks' partials."""
+        import polars as pl
+
+        c = pl.col
+        parts = pl.concat(self.tasks, how="vertical_relaxed")
+
+        def total(col):
+            return pl.when(c(f"{col}.n").sum() > 0).then(c(col).sum()).otherwise(None).alias(col)
+
+        tasks = (parts.group_by("task_id")
+                 .agg(c("row").min(), pl.coalesce(c("start").min(), c("end.min").min()).alias("start"),
+                      c("end").max(), total("input_tokens"), total("output_tokens"))
+                 .sort("row").drop("row"))
+        return tasks.with_columns(
+            ((c("end") - c("start")).dt.total_microseconds() / 1e6).alias("duration_s"),
+            pl.lit("unknown").alias("status"))
+
+    def time_bounds(self) -> tuple:
+        """(first start, else first end; last end) over every event, None when unknown."""
+        starts = [b[0] for b in self.bounds if b[0] is not None] or [b[1] for b in self.bounds if b[1] is not None]
+        ends = [b[2] for b in self.bounds if b[2] is not None]
+        return (min(starts) if starts else None), (max(ends) if ends else None)
+
+
+def _utc(nanoseconds) -> pd.arrays.DatetimeArray:
+    """int64 nanoseconds (NAT for NA) as a UTC datetime array over the same memory."""
+    values = nanoseconds.view("M8[ns]")
+    try:
+        return pd.arrays.DatetimeArray._simple_new(values, dtype=pd.DatetimeTZDtype("ns", "UTC"))
+    except (AttributeError, TypeError):  # a pandas without the private constructor: one copy
+        return pd.array(values).tz_localize("UTC")
+
+
+def _to_pandas(frame) -> pd.DataFrame:
+    """A small polars frame (tasks, problems) -> pandas with nullable types and Arrow-backed
+    strings (no Python objects)."""
     import polars as pl
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     table = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
-    del frame  # the caller holds no other reference (see _build_run): Arrow now owns the buffers
-    for i, name in enumerate(table.column_names):
-        column = table.column(i)
-        if name in categorical:
-            # Encoded by Arrow from the column's own values (a polars Categorical may carry
-            # the categories of every column that shared its string cache).
-            column = pc.dictionary_encode(column.cast(pa.large_string()))
-        # One chunk per column (one column copied at a time): pandas then converts each
-        # column in one piece, and the cache file is one record batch, which a warm load
-        # maps without concatenating chunks (that concatenation was half its time).
-        if column.num_chunks > 1:
-            column = pa.chunked_array([column.combine_chunks()])
-        table = table.set_column(i, name, column)
     mapping = {pa.large_string(): pd.StringDtype("pyarrow"), pa.string(): pd.StringDtype("pyarrow"),
                pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
-    return table.to_pandas(types_mapper=mapping.get, self_destruct=True, split_blocks=True)
+    return table.to_pandas(types_mapper=mapping.get)
 
 
 def _files(path: Path) -> list[Path]:
@@ -652,29 +817,39 @@ def _pool(files: list[Path], chunksize: int | None, workers: int):
     return ProcessPoolExecutor(max_workers=n, mp_context=ctx)
 
 
-def _parse_bytes(block: bytes, first_line: int, file: str) -> tuple:
+def _parse_bytes(block: bytes, first_line: int, file: str, categories: dict | None = None) -> tuple:
     """One block parsed: (events, problems) as polars frames."""
     if block.isascii():  # valid UTF-8 without building a str (C, no copy): the usual case
-        return _parse_block(None, first_line, [], file, block)
+        return _parse_block(None, first_line, [], file, block, categories)
     text, bad_lines = _decode(block)
     # Valid UTF-8: the rows are cut from the bytes, the decoded copy is not needed.
-    return _parse_block(text if bad_lines else None, first_line, bad_lines, file, block)
+    return _parse_block(text if bad_lines else None, first_line, bad_lines, file, block, categories)
+
+
+def _parse_columns(block: bytes, first_line: int, file: str, categories: dict) -> tuple:
+    """One block parsed in this process: (its events as _block_columns, problems frame)."""
+    events, problems = _parse_bytes(block, first_line, file, categories)
+    return (_block_columns(events, categories) if len(events) else None), problems
 
 
 def _parse_to_ipc(block: bytes, first_line: int, file: str) -> tuple[bytes, bytes]:
-    """_parse_bytes in a worker process: the two frames as Arrow IPC bytes."""
+    """_parse_bytes in a worker process: the two frames as Arrow IPC bytes (categoricals as
+    text: the worker's categories are not the load's)."""
     import io
+
+    import polars as pl
 
     out = []
     for frame in _parse_bytes(block, first_line, file):
+        frame = frame.with_columns(pl.col(pl.Categorical).cast(pl.String))
         buf = io.BytesIO()
         frame.write_ipc(buf)
         out.append(buf.getvalue())
     return out[0], out[1]
 
 
-def _parsed_blocks(file: Path, chunksize: int | None, pool) -> Iterator[tuple]:
-    """(events, problems) polars frames of each block of ``file``, in order."""
+def _parsed_blocks(file: Path, chunksize: int | None, pool, categories: dict) -> Iterator[tuple]:
+    """(events as _block_columns or None, problems frame) of each block of ``file``, in order."""
     import collections
 
     import polars as pl
@@ -683,17 +858,31 @@ def _parsed_blocks(file: Path, chunksize: int | None, pool) -> Iterator[tuple]:
     if pool is None:
         if THREADS < 2:
             for block, first_line in _blocks(file, chunksize):
-                yield _parse_bytes(block, first_line, name)
+                yield _parse_columns(block, first_line, name, categories)
             return
-        pool, submit, limit = _thread_pool(), _parse_bytes, THREADS
-        receive = tuple
+        pool, limit = _thread_pool(), THREADS
+
+        def submit(block, first_line):
+            return pool.submit(_parse_columns, block, first_line, name, categories)
+
+        def receive(result):
+            return result
     else:
-        submit, limit = _parse_to_ipc, pool._max_workers * IN_FLIGHT
-        receive = lambda parts: tuple(pl.read_ipc(part) for part in parts)  # noqa: E731
+        limit = pool._max_workers * IN_FLIGHT
+
+        def submit(block, first_line):
+            return pool.submit(_parse_to_ipc, block, first_line, name)
+
+        def receive(parts):
+            events, problems = (pl.read_ipc(part) for part in parts)
+            if not len(events):
+                return None, problems
+            events = events.with_columns(pl.col(k).cast(pl.Categorical(cats)) for k, cats in categories.items())
+            return _block_columns(events, categories), problems
     queued: collections.deque = collections.deque()
     try:
         for block, first_line in _blocks(file, chunksize):
-            queued.append(pool.submit(submit, block, first_line, name))
+            queued.append(submit(block, first_line))
             del block
             while len(queued) >= limit:
                 yield receive(queued.popleft().result())
@@ -741,52 +930,52 @@ def load(path: Path, *, strict: bool = False, chunksize: int | None = None,
     files = _files(path)
     is_dir = path.is_dir()
     problems = Problems(strict)
-    problem_frames, event_frames = [], []
+    problem_frames: list = []
+    try:  # room for the events a file of this size may hold (address space, filled as read)
+        capacity = sum(f.stat().st_size for f in files) // EVENT_BYTES
+    except OSError:
+        capacity = 0
+    events = _Events(capacity)
     pool = _pool(files, chunksize, workers)
     try:
-        _load_files(files, chunksize, pool, is_dir, problems, problem_frames, event_frames)
+        _load_files(files, chunksize, pool, is_dir, problems, problem_frames, events)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-    return _build_run(path, event_frames, problem_frames, problems)
+    return _build_run(path, events, problem_frames, problems)
 
 
-def _load_files(files, chunksize, pool, is_dir, problems, problem_frames, event_frames) -> None:
-    """Parse every file's blocks (in ``pool`` when given) into the two frame lists."""
-    import polars as pl
+EVENT_BYTES = 120  # fewer bytes per event than a real profile line takes (~150-190)
+
+
+def _load_files(files, chunksize, pool, is_dir, problems, problem_frames, events: _Events) -> None:
+    """Parse every file's blocks (in ``pool`` when given) into ``events`` and the problem
+    frames."""
     from tqdm.auto import tqdm
 
     strict = problems.strict
     for file in tqdm(files, desc="profile logs", unit="file", disable=len(files) < 2, leave=False):
         name = str(file)
-        before = len(event_frames)
+        before = events.n
         try:
-            for events, probs in _parsed_blocks(file, chunksize, pool):
+            for columns, probs in _parsed_blocks(file, chunksize, pool, events.categories):
                 if len(probs):
                     if strict:
                         first = probs.sort("line").row(0, named=True)
                         problems.add(first["file"], first["line"], first["reason"], first["raw"])
                     problem_frames.append(probs)
-                if len(events):
-                    if is_dir:
-                        events = events.with_columns(pl.lit(name).alias("file"))
-                    event_frames.append(events)
+                if columns is not None:
+                    events.add(columns, name if is_dir else None)
         except OSError as exc:
             problems.add(name, None, f"cannot read file: {exc}")
             continue
-        if len(event_frames) == before:
+        if events.n == before:
             problems.add(name, None, "no [PROFILE] or [USER_JUDGE] lines in file")
 
 
-def _build_run(path: Path, event_frames: list, problem_frames: list, problems: Problems) -> Run:
+def _build_run(path: Path, events: _Events, problem_frames: list, problems: Problems) -> Run:
     import polars as pl
 
-    c = pl.col
-    if event_frames:
-        events = pl.concat(event_frames, how="vertical_relaxed")
-    else:
-        events = None
-    del event_frames
     meta = {"run_id": path.stem if path.is_file() else path.name, "source_format": FORMAT,
             "path": str(path), "benchmark": "tau2-bench", "domain": None, "models": [],
             "started": None, "ended": None, "duplicate_lines": 0}
@@ -795,24 +984,15 @@ def _build_run(path: Path, event_frames: list, problem_frames: list, problems: P
         parsed = _to_pandas(pl.concat(problem_frames, how="diagonal_relaxed").select("file", "line", "reason", "raw"))
         problem_rows = pd.concat([problem_rows, parsed], ignore_index=True) if len(problem_rows) else parsed
         problem_rows = problem_rows.sort_values(["file", "line"], kind="stable", na_position="first")
-    if events is None:
+    if not events.n:
         return Run(meta=meta, problems=conform(problem_rows, "problems"))
-    meta["duplicate_lines"] = int(events.select(c("hash").is_duplicated().sum()).item())
-    models = events.filter(c("kind") != "tool_call").select(c("name").cast(pl.String).drop_nulls().unique().sort())
-    meta["models"] = models.to_series().to_list()
-    bounds = events.select(pl.coalesce(c("start").min(), c("end").min()).alias("a"), c("end").max().alias("b")).row(0)
-    meta["started"], meta["ended"] = (None if v is None else pd.Timestamp(v).isoformat() for v in bounds)
-    meta["events_total"] = events.height
-    tasks = _to_pandas(_tasks(events))
-    events = events.drop("hash").with_columns(
-        pl.lit(None, pl.Int64).alias("trial"), pl.lit(None, pl.Int64).alias("round"),
-        pl.lit(None, pl.Int64).alias("cached_tokens"), pl.lit(None, pl.Float64).alias("cost_usd"),
-    )
-    holder = [events]
-    del events
-    frame = _to_pandas(holder.pop(), CATEGORICAL)
-    # run_id filled here, after the conversion (so not adding to its peak memory), as Run
-    # would fill it, but without Run's all-NA column built from a Python list first
-    # (~0.7 s at 4M rows).
-    frame.insert(0, "run_id", pd.array([meta["run_id"]], dtype="string").repeat(len(frame)))
+    meta["models"] = sorted(events.models)
+    meta["started"], meta["ended"] = (None if v is None else pd.Timestamp(v).isoformat()
+                                      for v in events.time_bounds())
+    meta["events_total"] = events.n
+    tasks = _to_pandas(events.task_table())
+    frame = events.frame()
+    meta["duplicate_lines"] = events.duplicate_lines()
+    # run_id and the columns profile lines lack (trial, round, cached_tokens, cost_usd) are
+    # added by Run as a one-byte categorical and calloc'd NA arrays.
     return Run(meta=meta, tasks=tasks, events=frame, problems=conform(problem_rows, "problems"))
