@@ -899,7 +899,10 @@ def _parsed_blocks(file: Path, chunksize: int | None, pool, categories: dict) ->
             for block, first_line in _blocks(file, chunksize):
                 yield _parse_columns(block, first_line, name, categories)
             return
-        pool, limit = _thread_pool(), THREADS
+        # Blocks read ahead of the parsing threads: a thread that finishes finds its next block
+        # already read and queued, instead of idling while the main thread stores the result
+        # and reads on (measured: each thread idled 22-28% of a 5M-line load with no read-ahead).
+        pool, limit = _thread_pool(), THREADS + READ_AHEAD
 
         def submit(block, first_line):
             return pool.submit(_parse_columns, block, first_line, name, categories)
@@ -937,6 +940,7 @@ def _parsed_blocks(file: Path, chunksize: int | None, pool, categories: dict) ->
 # both cores without a process's start-up, IPC copies or memory. At most THREADS blocks are
 # in flight (one per thread), which bounds the bytes held.
 THREADS = 2
+READ_AHEAD = 2  # blocks read and queued beyond one per thread
 _threads = None
 
 
@@ -977,11 +981,71 @@ def load(path: Path, *, strict: bool = False, chunksize: int | None = None,
     events = _Events(capacity)
     pool = _pool(files, chunksize, workers)
     try:
-        _load_files(files, chunksize, pool, is_dir, problems, problem_frames, events)
+        with _allocator_kept(capacity * EVENT_BYTES >= 2 * BLOCK_BYTES):
+            _load_files(files, chunksize, pool, is_dir, problems, problem_frames, events)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     return _build_run(path, events, problem_frames, problems)
+
+
+# glibc malloc, by default, maps every allocation above a threshold (at most 32 MB) afresh
+# and unmaps it when freed, and hands the top of its heap back to the system: parsing block
+# after block (each read, each numpy temporary) then faults in fresh pages again and again,
+# and in a process with threads each unmap costs a TLB shootdown on every core. Measured on
+# the 5M-line log: 746k page faults and 3.7 s of system time in the parse; with larger
+# thresholds for the load, 292k faults and 2.0 s (benchmarks/README.md). Only glibc is tuned
+# (mallopt is process-wide, so for big loads only); afterwards the thresholds are set to the
+# values glibc's own dynamic tuning reaches in a data-heavy process (32 MB, trim at 64 MB).
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+MALLOC_DURING_LOAD = {M_MMAP_THRESHOLD: 256 << 20, M_TRIM_THRESHOLD: 1 << 30}
+MALLOC_AFTER_LOAD = {M_MMAP_THRESHOLD: 32 << 20, M_TRIM_THRESHOLD: 64 << 20}
+
+
+def _mallopt():
+    """glibc's ``mallopt``, or None (another C library, another system)."""
+    import ctypes
+    import platform
+    import sys
+
+    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return None
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return mallopt
+
+
+class _allocator_kept:
+    """Context: glibc keeps and reuses freed memory while a big load runs (see above)."""
+
+    def __init__(self, big: bool):
+        self.mallopt = _mallopt() if big else None
+
+    def __enter__(self):
+        for option, value in (MALLOC_DURING_LOAD.items() if self.mallopt else ()):
+            self.mallopt(option, value)
+        return self
+
+    def __exit__(self, *exc):
+        if self.mallopt:
+            for option, value in MALLOC_AFTER_LOAD.items():
+                self.mallopt(option, value)
+            _malloc_trim()
+        return False
+
+
+def _malloc_trim() -> None:
+    """Hand glibc's free memory back to the system now: the pages the parse freed are then
+    the next ones the system gives out (the cache file's, pandas' arrays), already warm."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 EVENT_BYTES = 120  # fewer bytes per event than a real profile line takes (~150-190)
