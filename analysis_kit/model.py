@@ -83,6 +83,8 @@ def _cast(series: pd.Series, kind: str) -> pd.Series:
             lambda v: None if v is None else bool(v)
         ).astype("boolean")
     if kind == "time":
+        if series.dtype == UTC_NS:  # already right: no copy
+            return series
         if isinstance(series.dtype, pd.DatetimeTZDtype):
             times = series.dt.tz_convert("UTC")
         else:
@@ -96,6 +98,7 @@ def _cast(series: pd.Series, kind: str) -> pd.Series:
     return series.astype("object")
 
 
+UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
 _NA_DTYPES = {"str": "string", "int": "Int64", "float": "float64", "bool": "boolean",
               "time": "datetime64[ns, UTC]", "object": "object"}
 

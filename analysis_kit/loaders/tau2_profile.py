@@ -599,9 +599,11 @@ def _block_columns(events, categories: dict) -> dict:
 
     c = pl.col
     events = events.with_columns(c("start").dt.cast_time_unit("ns"), c("end").dt.cast_time_unit("ns"))
-    out: dict = {"n": events.height}
+    out: dict = {"n": events.height, "present": {}}
     for k in categories:  # codes into the load's categories; -1 is NA
-        out[k] = events[k].to_physical().cast(pl.Int32).fill_null(-1).to_numpy()
+        codes = events[k].to_physical()
+        out[k] = codes.cast(pl.Int32).fill_null(-1).to_numpy()
+        out["present"][k] = codes.unique().drop_nulls().to_list()
     for k in ("start", "end"):
         out[k] = events[k].to_physical().fill_null(NAT).to_numpy()
     out["duration_ms"] = events["duration_ms"].to_numpy()  # NA -> NaN
@@ -694,6 +696,7 @@ class _Events:
         self.arrays: dict[str, _Growing] = {}
         self.text = {k: _GrowingText(self.capacity if k == "attrs" else 1024) for k in TEXT_COLUMNS}
         self.tasks, self.bounds, self.models, self.files = [], [], set(), []
+        self.present: dict[str, set] = {k: set() for k in self.categories}  # codes in use
         self.n = 0
 
     def _append(self, name: str, values) -> None:
@@ -709,20 +712,22 @@ class _Events:
                 self._append(name, values)
         for k in TEXT_COLUMNS:
             self.text[k].append(block[k])
+        for k, codes in block["present"].items():
+            self.present[k].update(codes)
         if file is not None:  # a directory: which file each event came from
             if not self.files or self.files[-1] != file:
                 self.files.append(file)
+            self.present.setdefault("file", set()).add(len(self.files) - 1)
             self._append("file", np.full(block["n"], len(self.files) - 1, dtype=np.int32))
         self.tasks.append(block["tasks"].with_columns(pl.col("row") + self.n))
         self.bounds.append(block["bounds"])
         self.models |= block["models"]
         self.n += block["n"]
 
-    def _categorical(self, codes, names: list[str]) -> pd.Categorical:
+    def _categorical(self, name: str, codes, names: list[str]) -> pd.Categorical:
         """Codes into ``names`` as a pandas categorical whose categories are the values
         present, sorted (the order polars saw them in depends on thread timing)."""
-        present = np.bincount(codes[codes >= 0], minlength=len(names)) > 0
-        keep = sorted((i for i in range(len(names)) if present[i]), key=names.__getitem__)
+        keep = sorted(self.present[name], key=names.__getitem__)
         dtype = np.int8 if len(keep) < 2**7 else np.int16 if len(keep) < 2**15 else np.int32
         remap = np.full(len(names) + 1, -1, dtype=dtype)  # the last entry answers code -1
         remap[keep] = np.arange(len(keep), dtype=dtype)
@@ -737,7 +742,7 @@ class _Events:
         self.arrays = {}
         columns: dict = {}
         for k in ("task_id", "agent", "thread", "kind", "name"):
-            columns[k] = self._categorical(arrays.pop(k), self.categories[k].to_series().to_list())
+            columns[k] = self._categorical(k, arrays.pop(k), self.categories[k].to_series().to_list())
         for k in ("start", "end"):
             columns[k] = _utc(arrays.pop(k))
         columns["duration_ms"] = arrays.pop("duration_ms")
@@ -746,12 +751,14 @@ class _Events:
         for k in TEXT_COLUMNS:
             columns[k] = pd.arrays.ArrowStringArray(pa.chunked_array([self.text.pop(k).finish()]))
         columns["step"] = pd.arrays.IntegerArray(arrays.pop("step"), arrays.pop("step.na"))
-        columns["call_type"] = self._categorical(arrays.pop("call_type"), self.categories["call_type"].to_series().to_list())
+        columns["call_type"] = self._categorical("call_type", arrays.pop("call_type"),
+                                                 self.categories["call_type"].to_series().to_list())
         columns["has_tool_calls"] = pd.arrays.BooleanArray(arrays.pop("has_tool_calls"), arrays.pop("has_tool_calls.na"))
-        columns["level"] = self._categorical(arrays.pop("level"), self.categories["level"].to_series().to_list())
+        columns["level"] = self._categorical("level", arrays.pop("level"),
+                                             self.categories["level"].to_series().to_list())
         columns["line"] = pd.arrays.IntegerArray(arrays.pop("line"), np.zeros(self.n, dtype=bool))
         if "file" in arrays:
-            columns["file"] = self._categorical(arrays.pop("file"), self.files)
+            columns["file"] = self._categorical("file", arrays.pop("file"), self.files)
         self.hashes = arrays.pop("hash")
         return pd.DataFrame(columns, copy=False)
 
