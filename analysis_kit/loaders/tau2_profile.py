@@ -397,6 +397,8 @@ def _fixed_end(df):
     import polars as pl
 
     c = pl.col
+    # (A trailing space in the format is no check that one follows: chrono lets a format
+    # space match none. Tested.)
     offset = pl.when(c("text").str.starts_with("[PROFILE] ")).then(10).otherwise(13)
     df = df.with_columns(c("text").str.slice(offset, 23).alias("ts_text"),
                          c("text").str.slice(offset + 23, 1).is_in([" ", ""]).alias("ts_ends"))
@@ -411,14 +413,16 @@ def _timestamps(df):
     import polars as pl
 
     c = pl.col
-    if not df.select(c("end").is_null().any()).item():
+    missing = c("end").is_null()
+    if not df.select(missing.any()).item():
         return df
     head = c("text").str.extract(r"^\[[A-Z_]+\]\s*(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?)(?:\s|$)", 1)
     shown = c("text").str.extract(r"^\[[A-Z_]+\]\s*(\S+(?:\s+\S+)?)", 1)
-    return df.with_columns(
-        pl.when(c("end").is_null()).then(pl.coalesce(head, shown)).otherwise(c("ts_text")).alias("ts_text"),
-        pl.when(c("end").is_null()).then(_parse_time(head.str.replace("T", " ", literal=True)))
-        .otherwise(c("end")).alias("end"))
+    # The regexes run on those lines only (rows are put back in line order later).
+    odd = df.filter(missing).with_columns(
+        pl.coalesce(head, shown).alias("ts_text"),
+        _parse_time(head.str.replace("T", " ", literal=True)).alias("end"))
+    return pl.concat([df.filter(~missing), odd])
 
 
 def _problem_frames(df, file: str):
@@ -445,24 +449,33 @@ def _problem_frames(df, file: str):
     return out.with_columns(pl.lit(file).alias("file"))
 
 
-def _unsafe_lines(block: bytes, newlines, n_lines: int):
-    """Boolean per line of ``block``: True where the line holds a byte the fast path must not
-    see (control characters but a final CR, ``"``, ``\\``, DEL, any non-ASCII byte, so any
-    Unicode space). numpy over the bytes, in slices to bound the temporaries: far cheaper
-    than a regex per line."""
+def _scan(block: bytes):
+    """(offsets of the newlines in ``block``, boolean per line: True where the line holds a
+    byte the fast path must not see: control characters but a final CR, ``"``, ``\\``, DEL,
+    any non-ASCII byte, so any Unicode space). One numpy pass finds both, in slices to bound
+    the temporaries: far cheaper than a regex per line."""
     data = np.frombuffer(block, dtype=np.uint8)
-    flags = np.zeros(n_lines, dtype=bool)
+    newlines, unsafe = [], []
     step = 8 * 1024 * 1024
     for start in range(0, len(data), step):
         part = data[start:start + step]
-        bad = (part < 32) | (part >= 127) | (part == 34) | (part == 92)
-        pos = np.flatnonzero(bad) + start
-        if len(pos):
-            byte = data[pos]
+        special = (part - np.uint8(32)) >= np.uint8(95)  # below " " or from DEL up (wraps)
+        special |= part == 34
+        special |= part == 92
+        pos = np.flatnonzero(special) + start
+        byte = data[pos]
+        newline = byte == 10
+        newlines.append(pos[newline])
+        if len(pos) > len(newlines[-1]):  # anything but newlines: the rare case
             nxt = data[np.minimum(pos + 1, len(data) - 1)]
-            pos = pos[(byte != 10) & ~((byte == 13) & (nxt == 10))]
-            flags[np.minimum(np.searchsorted(newlines, pos, side="left"), n_lines - 1)] = True
-    return flags
+            unsafe.append(pos[~newline & ~((byte == 13) & (nxt == 10))])
+    newlines = np.concatenate(newlines) if newlines else np.zeros(0, dtype=np.int64)
+    n_lines = len(newlines) + (0 if block.endswith(b"\n") else 1)
+    flags = np.zeros(n_lines, dtype=bool)
+    unsafe = np.concatenate(unsafe) if unsafe else np.zeros(0, dtype=np.int64)
+    if len(unsafe):
+        flags[np.minimum(np.searchsorted(newlines, unsafe, side="left"), n_lines - 1)] = True
+    return newlines, flags
 
 
 def _newlines(block: bytes):
@@ -496,12 +509,12 @@ def _parse_block(text: str, first_line: int, bad_lines: list[int], file: str, bl
     import polars as pl
 
     c = pl.col
-    newlines = _newlines(block) if block is not None else None
+    newlines, unsafe = _scan(block) if block is not None else (None, None)
     lines = _lines(text, None if bad_lines else block, newlines)
     lines = lines.with_columns(pl.int_range(first_line, first_line + pl.len(), dtype=pl.Int64).alias("line"),
                                c("text").str.strip_suffix("\r"))
     if block is not None:
-        lines = lines.with_columns(pl.Series("unsafe", _unsafe_lines(block, newlines, lines.height)))
+        lines = lines.with_columns(pl.Series("unsafe", unsafe))
     problems = []
     if bad_lines:
         bad = lines[bad_lines].select(
