@@ -424,12 +424,16 @@ def test_fixed_width_timestamps_from_bytes_match_the_calendar(tmp_path):
         "1699-03-01 01:02:03.004": ts("1699-03-01 01:02:03.004"),
         "2025-06-30 10:15:33.012345": ts("2025-06-30 10:15:33.012345"),  # longer: regex path
         "2025-06-30T10:15:33.012": ts("2025-06-30 10:15:33.012"),        # T: regex path
+        "2025-06-30 10:15:33.01": ts("2025-06-30 10:15:33.010"),         # two digits: regex path
+        "2025-06-30 23:59:59.000": ts("2025-06-30 23:59:59"),
         "1900-02-29 00:00:00.000": None,   # not a leap year
         "2025-04-31 00:00:00.000": None,   # April has 30 days
         "2025-13-01 00:00:00.000": None,
         "2025-01-01 24:00:00.000": None,
         "2025-01-01 00:60:00.000": None,
         "2025-01-0a 00:00:00.000": None,
+        "2025-01-01 10:61:00.000": None,
+        "2025-01-01 10:15:3a.012": None,
     }
     lines = [f"[PROFILE] {s} task=t{i} thread=1 type=tool_call function=f duration_ms=1.0"
              for i, s in enumerate(stamps)]
@@ -441,7 +445,7 @@ def test_fixed_width_timestamps_from_bytes_match_the_calendar(tmp_path):
         assert (pd.isna(got) if want is None else got == want), (text, got)
     assert ends[len(stamps)] == ts("2024-02-29 08:00:00.500")
     bad = run.problems[run.problems["reason"].str.startswith("timestamp does not parse")]
-    assert bad["line"].tolist() == list(range(8, 14))
+    assert bad["line"].tolist() == [i + 1 for i, want in enumerate(stamps.values()) if want is None]
     assert bad["reason"].iloc[0] == "timestamp does not parse: 1900-02-29 00:00:00.000"
     # the last line has no type: dropped with a problem, its time parsed all the same
     assert run.problems["reason"].iloc[-1] == "no type= field" and len(run.events) == len(stamps) + 1
