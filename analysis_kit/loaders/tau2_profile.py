@@ -321,14 +321,15 @@ def _fast_keys(df, known: list | None = None):
     c = pl.col
     unsafe = c("unsafe") if "unsafe" in df.columns else c("text").str.contains(_FAST_UNSAFE)
     ok = c("end").is_not_null() & ~unsafe
-    df = df.with_columns(ok.alias("fast"))
-    rest = [df.filter(~c("fast")).drop("fast")]
-    df = df.filter(c("fast")).drop("fast")
+    fast = df.select(ok).to_series()
+    if fast.all():  # the usual block: no copy of the rows to split them
+        rest = [df.clear()]
+    else:
+        rest = [df.filter(~ok)]  # (filters by expression: a Series predicate once made
+        df = df.filter(ok)         # polars 2.1 panic in a later select, found by the fuzz test)
     if not len(df):
         return [], rest[0]
-    df = df.with_columns(
-        pl.when(c("level") == "PROFILE").then(c("text").str.slice(34)).otherwise(c("text").str.slice(37))
-        .alias("tail"))
+    df = df.with_columns(c("text").str.slice(pl.when(c("level") == "PROFILE").then(34).otherwise(37)).alias("tail"))
     df = df.with_columns((c("tail").str.count_matches(" ", literal=True) + 1).alias("n_tok"))
     parts, tried = [], set()
     pending = df
@@ -458,8 +459,11 @@ def _problem_frames(df, file: str):
     # Not repeated in attrs, so a value the column cannot hold would otherwise be lost.
     checks.append((c("k_has_tool_calls").is_not_null() & ~c("k_has_tool_calls").is_in(BOOLEANS),
                    pl.format("has_tool_calls is not a boolean (True/False/1/0): {}", c("k_has_tool_calls"))))
+    flags = df.select(*[cond.fill_null(False).alias(f"p{i}") for i, (cond, _reason) in enumerate(checks)])
+    if not flags.select(pl.any_horizontal(pl.all()).any()).item():  # the usual block: none
+        return pl.DataFrame(schema={"line": pl.Int64, "reason": pl.String, "raw": pl.String, "file": pl.String})
     frames = [df.filter(cond).select(c("line"), reason.alias("reason"), raw.alias("raw"))
-              for cond, reason in checks]
+              for i, (cond, reason) in enumerate(checks) if flags[f"p{i}"].any()]
     out = pl.concat(frames)
     return out.with_columns(pl.lit(file).alias("file"))
 
