@@ -106,8 +106,58 @@ def _write(frame: pd.DataFrame, file: Path, table_name: str | None = None) -> No
     if table_name is not None and len(frame):
         frame = frame.drop(columns=_restorable_na_columns(frame, table_name))
     table = pa.Table.from_pandas(frame, preserve_index=False)
+    if table.nbytes >= PARALLEL_WRITE_BYTES:
+        try:
+            _write_mapped(table, file)
+            return
+        except (OSError, ValueError, AttributeError, BufferError):  # no fallocate here, ...
+            pass
     with pa.OSFile(str(file), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
+
+
+# A big table is written through a memory map of its file by two copying threads. Writing
+# hundreds of MB costs mostly the system's first touch of fresh page-cache pages (1.2 s for
+# the 417 MB events of a 5M-line profile log, one thread); two threads share that: 0.5 s.
+# The file's blocks are reserved first (posix_fallocate), so a full disk is an OSError here
+# (then no cache), never a SIGBUS from a page of the map.
+PARALLEL_WRITE_BYTES = 64 << 20
+WRITE_THREADS = 2
+
+
+def _ipc_size(table) -> int:
+    import pyarrow as pa
+
+    sink = pa.MockOutputStream()
+    with pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.size()
+
+
+def _write_into(table, mapped) -> None:
+    import pyarrow as pa
+
+    sink = pa.FixedSizeBufferWriter(pa.py_buffer(mapped))
+    sink.set_memcopy_threads(WRITE_THREADS)
+    with pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    sink.close()
+
+
+def _write_mapped(table, file: Path) -> None:
+    import mmap
+
+    size = _ipc_size(table)
+    fd = os.open(file, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.posix_fallocate(fd, 0, size)
+        mapped = mmap.mmap(fd, size)
+        try:
+            _write_into(table, mapped)  # returns with no view of the map left
+        finally:
+            mapped.close()
+    finally:
+        os.close(fd)
 
 
 def _read(file: Path) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""The Parquet cache: a second load is served from it; a change anywhere in the run invalidates it."""
+"""The cache (Arrow IPC): a second load is served from it; a change anywhere in the run invalidates it."""
 
 import os
 from pathlib import Path
@@ -42,3 +42,46 @@ def test_a_changed_loader_invalidates_the_cache(tmp_path):
     finally:
         os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert cache.key(path, "maseval") == before
+
+
+def _profile_run(tmp_path):
+    from analysis_kit.samples import sample_paths
+
+    src = sample_paths(Path(__file__).resolve().parents[1] / "sample_logs")["tau2_profile"]
+    path = tmp_path / "run.log"
+    path.write_bytes(Path(src).read_bytes())
+    return path, ak.load(path, cache=False)
+
+
+def test_big_tables_are_written_through_a_map_and_read_back_equal(tmp_path, monkeypatch):
+    """Tables over PARALLEL_WRITE_BYTES go through a memory map with two copying threads:
+    the file is byte for byte the plain writer's, and reads back equal."""
+    import pandas as pd
+
+    path, run = _profile_run(tmp_path)
+    calls = []
+    real = cache._write_mapped
+    monkeypatch.setattr(cache, "_write_mapped", lambda table, file: (calls.append(file), real(table, file)))
+    monkeypatch.setattr(cache, "PARALLEL_WRITE_BYTES", 0)
+    cache._write(run.events, tmp_path / "mapped.arrow", "events")
+    monkeypatch.setattr(cache, "PARALLEL_WRITE_BYTES", 1 << 62)
+    cache._write(run.events, tmp_path / "plain.arrow", "events")
+    assert calls == [tmp_path / "mapped.arrow"]
+    assert (tmp_path / "mapped.arrow").read_bytes() == (tmp_path / "plain.arrow").read_bytes()
+    back = ak.Run(meta=dict(run.meta), events=cache._read(tmp_path / "mapped.arrow"))
+    pd.testing.assert_frame_equal(back.events, run.events)
+
+
+def test_a_map_that_cannot_be_reserved_falls_back_to_a_plain_write(tmp_path, monkeypatch):
+    """posix_fallocate failing (a full disk, a file system without it) is no failure: the
+    table is written the plain way."""
+    path, run = _profile_run(tmp_path)
+
+    def full(fd, offset, size):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cache, "PARALLEL_WRITE_BYTES", 0)
+    monkeypatch.setattr(cache.os, "posix_fallocate", full)
+    cache._write(run.events, tmp_path / "events.arrow", "events")
+    back = ak.Run(meta=dict(run.meta), events=cache._read(tmp_path / "events.arrow"))
+    assert len(back.events) == len(run.events) and back.events["end"].equals(run.events["end"])
