@@ -449,3 +449,32 @@ def test_fixed_width_timestamps_from_bytes_match_the_calendar(tmp_path):
     assert bad["reason"].iloc[0] == "timestamp does not parse: 1900-02-29 00:00:00.000"
     # the last line has no type: dropped with a problem, its time parsed all the same
     assert run.problems["reason"].iloc[-1] == "no type= field" and len(run.events) == len(stamps) + 1
+
+
+def test_big_loads_tune_glibc_malloc_and_set_it_back(monkeypatch):
+    """During a big load glibc keeps freed memory (mmap and trim thresholds raised); after
+    it, the thresholds are those glibc's dynamic tuning reaches, and free memory is handed back."""
+    calls, trims = [], []
+    monkeypatch.setattr(tau2_profile, "_mallopt", lambda: lambda option, value: calls.append((option, value)))
+    monkeypatch.setattr(tau2_profile, "_malloc_trim", lambda: trims.append(True))
+    with tau2_profile._allocator_kept(True):
+        assert calls == [(-3, 256 << 20), (-1, 1 << 30)] and not trims
+    assert calls[2:] == [(-3, 32 << 20), (-1, 64 << 20)] and trims == [True]
+    calls.clear()
+    with tau2_profile._allocator_kept(False):  # small loads leave malloc alone
+        pass
+    assert calls == []
+
+
+@pytest.mark.parametrize("preset", [None, "dirty_decay_ms:0"])
+def test_polars_allocator_setting_is_a_default_only(preset):
+    """analysis_kit sets polars' jemalloc decay before polars loads, unless the user set one."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+    if preset:
+        env["_RJEM_MALLOC_CONF"] = preset
+    code = "import os, analysis_kit; print(os.environ.get('_RJEM_MALLOC_CONF'))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == (preset or "dirty_decay_ms:5000,muzzy_decay_ms:5000")
