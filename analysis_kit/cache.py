@@ -8,6 +8,8 @@ on disk. The issue asked for Parquet; measured on 4.25M events (2026-11-23, load
 IPC read 0.41-0.48 s, Parquet read (dictionary columns read back as categoricals,
 pre_buffer, threads) 1.1-2.9 s uncompressed and 1.1-1.9 s lz4, against a 1.3 s baseline
 whose budget is 1x: Parquet would miss the warm budget (see benchmarks/README.md).
+Standard columns that are all NA are not written (``Run`` restores them), and a big table
+is written through a memory map by two threads (see ``_write_mapped``).
 The cache lives in ``$ANALYSIS_KIT_CACHE_DIR`` (default ``$XDG_CACHE_HOME/analysis_kit`` or
 ``~/.cache/analysis_kit``); set ``ANALYSIS_KIT_CACHE_DIR=off`` to disable it.
 """

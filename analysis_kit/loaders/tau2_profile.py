@@ -9,13 +9,15 @@ The timestamp is when the line was written, i.e. the END of the operation:
 Other lines (INFO, DEBUG, tracebacks) are skipped without a problem: they are not profile data.
 
 Parsing is vectorized with polars, no Python loop per line. Each block learns the key
-sequences ("shapes") its writer uses from a sample of lines and splits every plain line of a
-known shape once on spaces (a literal check per token); other lines (odd whitespace,
-quotes, non-ASCII, repeated keys, unknown shapes) take one regex per key. Both paths give
-the same columns. The file is read in blocks of whole lines, repeated strings are held as
-categoricals, and the result goes polars -> Arrow -> pandas once, so memory stays near 3x
-the file size; ``chunksize=N`` (lines per block) gives the same tables as a whole load.
-Two blocks are parsed at once in threads (polars releases the GIL), in order.
+sequences ("shapes") its writer uses from a sample of lines (and reuses the shapes earlier
+blocks of the file learned) and splits every plain line of a known shape once on spaces (a
+literal check per token); other lines (odd whitespace, quotes, non-ASCII, repeated keys,
+unknown shapes) take one regex per key. Both paths give the same columns. The file is read
+in blocks of whole lines, two parsed at once in threads (polars and numpy release the GIL)
+with two more read ahead; each parsed block becomes numpy arrays in its thread, and the main
+thread copies them, in order, into arrays that grow in place, which pandas then wraps
+without a copy (categoricals share one polars ``Categories`` per load). Peak memory is about
+2x the file size; ``chunksize=N`` (lines per block) gives the same tables as a whole load.
 See benchmarks/README.md for the measured speed and memory.
 
 Mapping to events: ``kind`` = ``type`` except ``step_complete`` -> ``step`` (whose duration is
