@@ -636,8 +636,12 @@ def _block_columns(events, categories: dict) -> dict:
     out: dict = {"n": events.height, "present": {}}
     for k in categories:  # codes into the load's categories; -1 is NA
         codes = events[k].to_physical()
-        out[k] = codes.cast(pl.Int32).fill_null(-1).to_numpy()
-        out["present"][k] = codes.unique().drop_nulls().to_list()
+        if codes.null_count():
+            codes = codes.cast(pl.Int32).fill_null(-1).to_numpy()
+        else:  # the usual column: the codes as they are
+            codes = codes.to_numpy().astype(np.int32, copy=False)
+        out[k] = codes
+        out["present"][k] = np.flatnonzero(np.bincount(codes[codes >= 0] if len(codes) else codes)).tolist()
     for k in ("start", "end"):
         out[k] = events[k].to_physical().fill_null(NAT).to_numpy()
     out["duration_ms"] = events["duration_ms"].to_numpy()  # NA -> NaN
