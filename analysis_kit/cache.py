@@ -8,6 +8,9 @@ on disk. The issue asked for Parquet; measured on 4.25M events (2026-11-23, load
 IPC read 0.41-0.48 s, Parquet read (dictionary columns read back as categoricals,
 pre_buffer, threads) 1.1-2.9 s uncompressed and 1.1-1.9 s lz4, against a 1.3 s baseline
 whose budget is 1x: Parquet would miss the warm budget (see benchmarks/README.md).
+Re-measured on the leaner table of the second session (417 MB as IPC): Parquet write
+2.0-2.1 s (IPC 0.5-0.7 s), read + to_pandas 0.66-2.3 s uncompressed, lz4 or snappy (IPC
+0.16-0.20 s), against a ~0.8 s baseline.
 Standard columns that are all NA are not written (``Run`` restores them), and a big table
 is written through a memory map by two threads (see ``_write_mapped``).
 The cache lives in ``$ANALYSIS_KIT_CACHE_DIR`` (default ``$XDG_CACHE_HOME/analysis_kit`` or
