@@ -478,3 +478,29 @@ def test_polars_allocator_setting_is_a_default_only(preset):
     code = "import os, analysis_kit; print(os.environ.get('_RJEM_MALLOC_CONF'))"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == (preset or "dirty_decay_ms:5000,muzzy_decay_ms:5000")
+
+
+def test_arrays_grow_past_their_first_capacity(tmp_path, monkeypatch):
+    """The events arrays reserve room from the file size; a file with more events than that
+    (here: room for none, so the 1024-row floor) grows them and gives the same run."""
+    from analysis_kit.samples.tau2_profile import write_big
+
+    path = tmp_path / "big.log"
+    write_big(path, 6000, seed=5)
+    whole = tau2_profile.load(path)
+    assert len(whole.events) > 3 * 1024
+    monkeypatch.setattr(tau2_profile, "MAX_CAPACITY", 0)
+    grown = tau2_profile.load(path)
+    pd.testing.assert_frame_equal(grown.events, whole.events)
+    pd.testing.assert_frame_equal(grown.tasks, whole.tasks)
+
+
+def test_growing_text_keeps_values_and_nulls():
+    import pyarrow as pa
+
+    text = tau2_profile._GrowingText(2)
+    chunks = [["a", None, ""], [None], ["xyz" * 50, "b"], []]
+    for chunk in chunks:
+        text.append(pa.array(chunk, type=pa.large_string()))
+    text.append(pa.array(["s", "t", "u"], type=pa.string()).slice(1))  # an offset array
+    assert text.finish().to_pylist() == ["a", None, "", None, "xyz" * 50, "b", "t", "u"]

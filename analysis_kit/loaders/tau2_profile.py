@@ -1022,7 +1022,7 @@ def load(path: Path, *, strict: bool = False, chunksize: int | None = None,
     problems = Problems(strict)
     problem_frames: list = []
     try:  # room for the events a file of this size may hold (address space, filled as read)
-        capacity = sum(f.stat().st_size for f in files) // EVENT_BYTES
+        capacity = min(sum(f.stat().st_size for f in files) // EVENT_BYTES, MAX_CAPACITY)
     except OSError:
         capacity = 0
     events = _Events(capacity)
@@ -1096,6 +1096,9 @@ def _malloc_trim() -> None:
 
 
 EVENT_BYTES = 120  # fewer bytes per event than a real profile line takes (~150-190)
+# Rows reserved up front at most (128 MB of address space per 8-byte column): a bigger file's
+# arrays grow as they fill, so a strict-overcommit system is not asked for gigabytes at once.
+MAX_CAPACITY = 16_000_000
 
 
 def _load_files(files, chunksize, pool, is_dir, problems, problem_frames, events: _Events) -> None:
