@@ -248,7 +248,6 @@ def _attrs_generic():
 # regex path (tabs and other whitespace) or need JSON escaping (quotes, backslashes,
 # control characters). Every other line, and every line of a shape not learned, takes the
 # generic path (one regex per key); both give the same columns.
-_FAST_UNSAFE = r'[^\S ]|["\\\x00-\x1f\x7f]'
 _SIMPLE_KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
 SHAPE_SAMPLE = 1000  # lines looked at to learn shapes, per round
 MAX_SHAPES = 48      # shapes tried per block (more would cost more than the generic path)
@@ -321,8 +320,7 @@ def _fast_keys(df, known: list | None = None):
     import polars as pl
 
     c = pl.col
-    unsafe = c("unsafe") if "unsafe" in df.columns else c("text").str.contains(_FAST_UNSAFE)
-    ok = c("end").is_not_null() & ~unsafe
+    ok = c("end").is_not_null() & ~c("unsafe")
     fast = df.select(ok).to_series()
     if fast.all():  # the usual block: no copy of the rows to split them
         rest = [df.clear()]
@@ -367,8 +365,6 @@ def _fast_keys(df, known: list | None = None):
     return parts, pl.concat(rest, how="vertical_relaxed")
 
 
-HEAD_KEYS = ("task", "thread", "type")
-ALL_KEYS = COLUMN_KEYS
 
 
 def _extract_keys(df, known_shapes: list | None = None):
@@ -379,19 +375,19 @@ def _extract_keys(df, known_shapes: list | None = None):
     c = pl.col
     parts, rest = _fast_keys(df, known_shapes)
     if len(rest):
-        rest = rest.with_columns(*[_key(k) for k in ALL_KEYS], _attrs_generic())
+        rest = rest.with_columns(*[_key(k) for k in COLUMN_KEYS], _attrs_generic())
         parts.append(rest)
     if not parts:
-        return df.with_columns(*[pl.lit(None, pl.String).alias(f"k_{k}") for k in ALL_KEYS],
+        return df.with_columns(*[pl.lit(None, pl.String).alias(f"k_{k}") for k in COLUMN_KEYS],
                                pl.lit(None, pl.String).alias("attrs"))
     # Rows come grouped by shape; they are put back in line order once, on the events
     # (fewer and narrower columns than here), in _parse_block.
     out = pl.concat(parts, how="diagonal_relaxed") if len(parts) > 1 else parts[0]
-    missing = [pl.lit(None, pl.String).alias(f"k_{k}") for k in ALL_KEYS if f"k_{k}" not in out.columns]
+    missing = [pl.lit(None, pl.String).alias(f"k_{k}") for k in COLUMN_KEYS if f"k_{k}" not in out.columns]
     out = out.with_columns(missing) if missing else out
     # "None"/"null"/empty mean absent (attrs keeps them as JSON null).
     return out.with_columns(*[pl.when(c(f"k_{k}").is_in(ABSENT)).then(None).otherwise(c(f"k_{k}"))
-                              .alias(f"k_{k}") for k in ALL_KEYS])
+                              .alias(f"k_{k}") for k in COLUMN_KEYS])
 
 
 def _parse_time(expr):
@@ -523,19 +519,17 @@ def _lines(text: str | None, block: bytes | None, newlines=None):
     return pl.DataFrame({"text": pl.from_arrow(array)}).with_columns(pl.col("text").str.strip_suffix("\n"))
 
 
-def _parse_block(text: str, first_line: int, bad_lines: list[int], file: str, block: bytes | None = None,
+def _parse_block(text: str | None, first_line: int, bad_lines: list[int], file: str, block: bytes,
                  categories: dict | None = None, shapes: list | None = None):
     """Events and problems (polars frames) of one block of whole lines (``block``: the same
     lines as bytes, for a cheap check of which lines may take the fast path)."""
     import polars as pl
 
     c = pl.col
-    newlines, unsafe = _scan(block) if block is not None else (None, None)
+    newlines, unsafe = _scan(block)
     lines = _lines(text, None if bad_lines else block, newlines)
     lines = lines.with_columns(pl.int_range(first_line, first_line + pl.len(), dtype=pl.Int64).alias("line"),
-                               c("text").str.strip_suffix("\r"))
-    if block is not None:
-        lines = lines.with_columns(pl.Series("unsafe", unsafe))
+                               c("text").str.strip_suffix("\r"), pl.Series("unsafe", unsafe))
     problems = []
     if bad_lines:
         bad = lines[bad_lines].select(
@@ -762,9 +756,10 @@ class _Events:
         self.models |= block["models"]
         self.n += block["n"]
 
-    def _categorical(self, name: str, codes, names: list[str]) -> pd.Categorical:
-        """Codes into ``names`` as a pandas categorical whose categories are the values
+    def _categorical(self, name: str, codes) -> pd.Categorical:
+        """Codes of column ``name`` as a pandas categorical whose categories are the values
         present, sorted (the order polars saw them in depends on thread timing)."""
+        names = self.files if name == "file" else self.categories[name].to_series().to_list()
         keep = sorted(self.present[name], key=names.__getitem__)
         dtype = np.int8 if len(keep) < 2**7 else np.int16 if len(keep) < 2**15 else np.int32
         remap = np.full(len(names) + 1, -1, dtype=dtype)  # the last entry answers code -1
@@ -780,7 +775,7 @@ class _Events:
         self.arrays = {}
         columns: dict = {}
         for k in ("task_id", "agent", "thread", "kind", "name"):
-            columns[k] = self._categorical(k, arrays.pop(k), self.categories[k].to_series().to_list())
+            columns[k] = self._categorical(k, arrays.pop(k))
         for k in ("start", "end"):
             columns[k] = _utc(arrays.pop(k))
         columns["duration_ms"] = arrays.pop("duration_ms")
@@ -789,14 +784,12 @@ class _Events:
         for k in TEXT_COLUMNS:
             columns[k] = pd.arrays.ArrowStringArray(pa.chunked_array([self.text.pop(k).finish()]))
         columns["step"] = pd.arrays.IntegerArray(arrays.pop("step"), arrays.pop("step.na"))
-        columns["call_type"] = self._categorical("call_type", arrays.pop("call_type"),
-                                                 self.categories["call_type"].to_series().to_list())
+        columns["call_type"] = self._categorical("call_type", arrays.pop("call_type"))
         columns["has_tool_calls"] = pd.arrays.BooleanArray(arrays.pop("has_tool_calls"), arrays.pop("has_tool_calls.na"))
-        columns["level"] = self._categorical("level", arrays.pop("level"),
-                                             self.categories["level"].to_series().to_list())
+        columns["level"] = self._categorical("level", arrays.pop("level"))
         columns["line"] = pd.arrays.IntegerArray(arrays.pop("line"), np.zeros(self.n, dtype=bool))
         if "file" in arrays:
-            columns["file"] = self._categorical("file", arrays.pop("file"), self.files)
+            columns["file"] = self._categorical("file", arrays.pop("file"))
         self.hashes = arrays.pop("hash")
         return pd.DataFrame(columns, copy=False)
 
