@@ -98,3 +98,19 @@ def test_timeline_empty_and_na():
         assert frame.empty and len(frame.columns) > 0
     no_times = events({"task_id": ["a"], "kind": ["llm_call"]})
     assert concurrency(no_times).empty and time_split(no_times).empty and stalled_tasks(no_times).empty
+
+
+def test_finished_tasks_are_not_stalled():
+    """A task whose last event is its evaluation, or whose tasks row has an outcome, ended:
+    a long gap after it is no stall."""
+    from analysis_kit.model import Run
+
+    ev = events({"task_id": ["a", "b", "c", "d"], "kind": ["evaluator", "llm_call", "llm_call", "llm_call"],
+                 "name": ["judge", "m", "m", "m"], "end": [at(10), at(20), at(30), at(1000)]})
+    out = stalled_tasks(ev, threshold_s=300).set_index("task_id")
+    assert out["finished"].to_dict() == {"a": True, "b": False, "c": False, "d": False}
+    assert out["stalled"].to_dict() == {"a": False, "b": True, "c": True, "d": False}
+    run = Run(meta={"run_id": "r"}, events=ev,
+              tasks=pd.DataFrame({"task_id": ["a", "b", "c", "d"], "status": ["unknown", "success", None, "unknown"]}))
+    out = stalled_tasks(run, threshold_s=300).set_index("task_id")
+    assert out["stalled"].to_dict() == {"a": False, "b": False, "c": True, "d": False}

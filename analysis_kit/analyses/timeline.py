@@ -88,8 +88,10 @@ def concurrency(events: Run | pd.DataFrame, kinds: Sequence[str] | None = None) 
 def stalled_tasks(events: Run | pd.DataFrame, threshold_s: float = 300, now: Any = None,
                   by: str | Sequence[str] | None = None) -> pd.DataFrame:
     """Each task's last event and the seconds since, flagged ``stalled`` when the gap
-    exceeds ``threshold_s``. ``now`` defaults to the run's last event. ``by`` groups by
-    other columns (e.g. ``"agent"``) instead of the task.
+    exceeds ``threshold_s`` and the task had not ``finished``: its last event is its
+    evaluation, or (given a Run) its tasks row has an outcome. A task that ended early is
+    not stalled however long the rest of the run went on. ``now`` defaults to the run's
+    last event. ``by`` groups by other columns (e.g. ``"agent"``) instead of the task.
 
     >>> import pandas as pd
     >>> ev = pd.DataFrame({"task_id": ["a", "b"], "kind": ["llm_call"] * 2,
@@ -99,7 +101,7 @@ def stalled_tasks(events: Run | pd.DataFrame, threshold_s: float = 300, now: Any
     """
     ev = table(events, "events")
     keys = as_list(by) or task_keys(ev)
-    columns = keys + ["last_event", "last_kind", "last_name", "events", "gap_s", "stalled"]
+    columns = keys + ["last_event", "last_kind", "last_name", "events", "gap_s", "finished", "stalled"]
     ev = spans(ev)
     ev = ev[ev["t1"].notna()]
     if keys == task_keys(ev):
@@ -117,8 +119,23 @@ def stalled_tasks(events: Run | pd.DataFrame, threshold_s: float = 300, now: Any
         "events": counts.reindex(last.index).to_numpy(),
         "gap_s": now_s - last["t1"],
     }, index=last.index).reset_index()
-    out["stalled"] = out["gap_s"] > threshold_s
+    out["finished"] = (out["last_kind"].astype("string") == "evaluator").fillna(False).astype(bool)
+    if isinstance(events, Run) and not by:
+        out["finished"] |= _has_outcome(out, events.tasks, keys)
+    out["stalled"] = (out["gap_s"] > threshold_s) & ~out["finished"]
     return out.sort_values("gap_s", ascending=False, kind="stable").reset_index(drop=True)[columns]
+
+
+def _has_outcome(rows: pd.DataFrame, tasks: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """Per row of ``rows``: whether its task's row in ``tasks`` has a status other than
+    unknown (so the task ended, whatever its last event was)."""
+    if tasks.empty or not set(keys) <= set(tasks.columns):
+        return np.zeros(len(rows), dtype=bool)
+    status = tasks["status"].astype("string")
+    ended = tasks.loc[status.notna() & (status != "unknown"), keys].astype("string").drop_duplicates()
+    ended["_ended"] = True
+    merged = rows[keys].astype("string").merge(ended, on=keys, how="left")
+    return merged["_ended"].fillna(False).to_numpy(dtype=bool)
 
 
 def time_split(events: Run | pd.DataFrame) -> pd.DataFrame:
