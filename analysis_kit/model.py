@@ -305,9 +305,11 @@ class Run:
             n_tasks = meta.get("tasks_total")
             n_tasks = sizes["tasks"].get(rid, 0) if n_tasks is None else int(n_tasks)
             successes = meta.get("tasks_passed")
+            known = t.get("known", 0) if successes is None else n_tasks
             if successes is None:
-                successes = int(_first_known(t.get("success")) if _known(t.get("success")) else 0)
-            known = t.get("known", 0) if meta.get("tasks_passed") is None else n_tasks
+                # No known outcome (a profile log): NA, not 0 successes.
+                successes = int(_first_known(t.get("success")) if _known(t.get("success")) else 0) \
+                    if known or not n_tasks else pd.NA
             pass_rate = successes / known if known else np.nan
             if meta.get("tasks_partial") and meta.get("tasks_passed") is None:
                 pass_rate = np.nan  # the tasks table lists only failures: the rate is unknown
@@ -327,7 +329,10 @@ class Run:
                 "output_tokens": _first_known(tokens.get("out_tok")),
                 "problems": sizes["problems"].get(rid, 0),
             })
-        return pd.DataFrame(rows)
+        out = pd.DataFrame(rows)
+        if len(out):
+            out["successes"] = out["successes"].astype("Int64")
+        return out
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{t}={len(getattr(self, t))}" for t in TABLES)
