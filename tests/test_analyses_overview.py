@@ -104,3 +104,17 @@ def test_pass_hat_k_is_empty_for_a_run_listing_only_failures():
     run = Run(meta={"run_id": "r", "tasks_partial": True, "tasks_total": 10, "tasks_passed": 8},
               tasks=[{"task_id": "a", "success": False}, {"task_id": "b", "success": False}])
     assert pass_hat_k(run).empty
+
+
+def test_no_known_outcome_means_na_successes_not_zero():
+    """A profile log's tasks have no outcome: successes and pass rate are NA in the
+    headline numbers and in the summary (0 successes would read as 0 passed)."""
+    from analysis_kit.model import Run
+
+    run = Run(meta={"run_id": "r"}, tasks=pd.DataFrame({"task_id": ["a", "b"], "status": ["unknown"] * 2}))
+    out = totals(run)
+    assert out["tasks"] == 2 and pd.isna(out["successes"]) and np.isnan(out["pass_rate"])
+    row = run.summary().iloc[0]
+    assert row["tasks"] == 2 and pd.isna(row["successes"]) and np.isnan(row["pass_rate"])
+    empty = Run(meta={"run_id": "e"})
+    assert totals(empty)["successes"] == 0 and empty.summary().iloc[0]["successes"] == 0

@@ -31,6 +31,8 @@ def _known_counts(run: Run) -> tuple[int, int | float, int]:
         else:
             successes += int(ok.fillna(False).sum())
             known += int(ok.notna().sum())
+    if tasks_n and not known:  # no outcome is known (a profile log): NA, not 0 successes
+        successes = pd.NA
     return tasks_n, successes, known
 
 
