@@ -193,12 +193,6 @@ class Problems:
         return conform(pd.DataFrame(self.rows), "problems", run_id=run_id)
 
 
-def _sum_or_na(series: pd.Series) -> float:
-    """Sum that stays NA when no value is known (unpriced is not free)."""
-    s = pd.to_numeric(series, errors="coerce")
-    return float(s.sum()) if s.notna().any() else np.nan
-
-
 def _known(value: Any) -> bool:
     return value is not None and not pd.isna(value)
 

@@ -108,10 +108,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{cold['problems']} problems")
     print(f"baseline grep|grep -oP|cut|awk: best of {len(bases)} {base_s:.2f} s (mean llm duration_ms {mean}); "
           "runs: " + ", ".join(f"{b:.2f} s" for b, _ in bases))
-    rows = []
     for name, res in (("cold", cold), ("warm", warm)):
         ratio, wall_ratio = res["load_s"] / base_s, res["wall_s"] / base_s
-        rows.append((name, res, ratio, wall_ratio))
         print(f"{name}: load (best of {len(colds)}) {res['load_s']:.2f} s = {ratio:.2f}x baseline "
               f"(budget {BUDGETS[name]:g}x: {'ok' if ratio <= BUDGETS[name] else 'OVER'}); "
               f"whole subprocess {res['wall_s']:.2f} s = {wall_ratio:.2f}x; "
