@@ -112,7 +112,8 @@ def load(path: str | os.PathLike, *, format: str | None = None, strict: bool = F
             _raise_first_problem(cached, strict)
             return cached
     try:
-        run = spec.load(p, strict=strict, **spec.option_key(chosen))
+        with _gc_paused():
+            run = spec.load(p, strict=strict, **spec.option_key(chosen))
     except (LoadError, KeyboardInterrupt, MemoryError):
         raise
     except RecursionError as exc:
@@ -131,6 +132,25 @@ def load(path: str | os.PathLike, *, format: str | None = None, strict: bool = F
     if key is not None:
         cache_mod.put(key, run)
     return run
+
+
+class _gc_paused:
+    """The cyclic GC paused while a loader builds millions of small objects: it would rescan
+    the freshly parsed JSON trees over and over (a tau2 results load took 1.5x as long), and
+    loaders make no cycles."""
+
+    def __enter__(self):
+        import gc
+
+        self.was_enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc):
+        import gc
+
+        if self.was_enabled:
+            gc.enable()
+        return False
 
 
 def _raise_first_problem(run: Run, strict: bool) -> None:
@@ -263,15 +283,24 @@ def load_runs(paths: Iterable[str | os.PathLike], *, format: str | None = None,
 
 
 def _pooled(jobs: list, workers: int, bar: dict) -> list:
-    """``_load_one`` of each job on a process pool, in order. "forkserver": forking a process
-    whose polars or Arrow threads are running can deadlock the child."""
+    """``_load_one`` of each job on a process pool, in order.
+
+    Workers are forked (they start at once and need no ``if __name__ == "__main__"`` guard in
+    a user's script), unless polars has run in this process: forking while its thread pool
+    lives can deadlock the child, so then they come from a fork server (which re-imports a
+    script's main module: scripts that load profile logs before ``load_runs`` need the guard).
+    """
     import multiprocessing as mp
+    import sys
     from concurrent.futures import ProcessPoolExecutor
 
     from tqdm.auto import tqdm
 
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["analysis_kit.loading"])
+    if "polars" in sys.modules:
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["analysis_kit.loading"])
+    else:
+        ctx = mp.get_context("fork")
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
         chunk = max(1, min(64, len(jobs) // (workers * 8)))
         return list(tqdm(pool.map(_load_one, jobs, chunksize=chunk), **bar))

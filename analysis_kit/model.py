@@ -6,6 +6,7 @@ and NA, so analyses never need to know which format a run came from.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ SCHEMA: dict[str, list[tuple[str, str]]] = {
     ],
 }
 TABLES = tuple(SCHEMA)
+_NAMES = {table: [c for c, _ in columns] for table, columns in SCHEMA.items()}
 # Columns whose values cannot be negative: a negative one from a source is NA plus a problem.
 NONNEGATIVE: dict[str, frozenset[str]] = {
     "tasks": frozenset({"duration_s", "cost_usd", "input_tokens", "output_tokens"}),
@@ -189,12 +191,48 @@ def _na_array(kind: str, n: int):
 def _repeated(value: str, n: int) -> pd.Categorical:
     """``value`` n times as a categorical: one byte per row (zeros from calloc), where a
     string column would hold the text once per row (100 MB at 4M rows for a run id)."""
-    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([value]))
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), dtype=_one_category(value))
+
+
+@functools.lru_cache(maxsize=1024)
+def _one_category(value: str) -> pd.CategoricalDtype:
+    return pd.CategoricalDtype(pd.Index([value]))
+
+
+def _is_string(d) -> bool:
+    return isinstance(d, (pd.StringDtype, pd.CategoricalDtype))
+
+
+_DTYPE_OK = {  # instance checks: comparing a dtype with a name parses the name every time
+    "str": _is_string, "json": _is_string,
+    "int": lambda d: isinstance(d, pd.Int64Dtype), "float": lambda d: d is _FLOAT64 or d == _FLOAT64,
+    "bool": lambda d: isinstance(d, pd.BooleanDtype),
+    "time": lambda d: isinstance(d, pd.DatetimeTZDtype) and d == UTC_NS, "object": lambda d: d == _OBJECT,
+}
+_FLOAT64, _OBJECT = np.dtype("float64"), np.dtype("object")
+
+
+def _conformed(df: pd.DataFrame, table: str) -> bool:
+    """True when ``df`` already has the table's standard columns first, in order, typed, on a
+    plain 0..n-1 index."""
+    schema = SCHEMA[table]
+    index = df.index
+    if len(df.columns) < len(schema) or type(index) is not pd.RangeIndex or index.start != 0 \
+            or index.step != 1 or list(df.columns[:len(schema)]) != _NAMES[table]:
+        return False
+    dtypes = df.dtypes.tolist()
+    return all(_DTYPE_OK[kind](dtypes[i]) for i, (_, kind) in enumerate(schema))
 
 
 def empty_table(table: str) -> pd.DataFrame:
-    """An empty DataFrame with the table's columns and dtypes."""
-    return conform(pd.DataFrame(), table)
+    """An empty DataFrame with the table's columns and dtypes (a fresh frame each call, made
+    from one built once: building it costs a millisecond, and a run has several)."""
+    return _empty(table).copy(deep=False)
+
+
+@functools.lru_cache(maxsize=None)
+def _empty(table: str) -> pd.DataFrame:
+    return pd.DataFrame({col: _na_array(kind, 0) for col, kind in SCHEMA[table]}, index=pd.RangeIndex(0))
 
 
 def conform(df: pd.DataFrame | Iterable[dict] | None, table: str, run_id: str | None = None) -> pd.DataFrame:
@@ -208,6 +246,13 @@ def conform(df: pd.DataFrame | Iterable[dict] | None, table: str, run_id: str | 
         df = pd.DataFrame()
     elif not isinstance(df, pd.DataFrame):
         df = pd.DataFrame(list(df))
+    if df.empty and not len(df.columns):
+        df = empty_table(table)
+    if _conformed(df, table):  # the usual case for a loader's typed frame: no copy of any column
+        if run_id is not None:
+            df = df.copy(deep=False)
+            df["run_id"] = _repeated(run_id, len(df))
+        return df
     df = df.reset_index(drop=True)
     out = {}
     n = len(df)
@@ -262,7 +307,8 @@ class Problems:
         return len(self.rows)
 
     def frame(self, run_id: str | None = None) -> pd.DataFrame:
-        return conform(pd.DataFrame(self.rows), "problems", run_id=run_id)
+        rows = pd.DataFrame(self.rows) if self.rows else None
+        return conform(rows, "problems", run_id=run_id)
 
 
 def _known(value: Any) -> bool:
@@ -406,36 +452,39 @@ class Run:
 
 
 def concat_runs(runs: list[Run]) -> Run:
-    """Concatenate runs into one with a ``run_id`` column; run ids are made unique."""
+    """Concatenate runs into one with a ``run_id`` column; run ids are made unique (a second
+    ``r`` becomes ``r#2``). Each table is concatenated once; ``run_id`` is one categorical
+    column built from the rows' run numbers, not a string per row."""
     seen: dict[str, int] = {}
     metas, frames = [], {t: [] for t in TABLES}
     for run in runs:
         for sub in (run.meta.get("runs") or [run.meta]):
             rid = str(sub.get("run_id"))
             sub_run = run.select(rid) if run.meta.get("runs") else run
-            new_id = rid
-            if rid in seen:
-                seen[rid] += 1
-                new_id = f"{rid}#{seen[rid]}"
-            else:
-                seen[rid] = 1
+            seen[rid] = seen.get(rid, 0) + 1
             meta = dict(sub)
-            meta["run_id"] = new_id
+            meta["run_id"] = rid if seen[rid] == 1 else f"{rid}#{seen[rid]}"
             metas.append(meta)
             for t in TABLES:
-                frame = getattr(sub_run, t).copy()
-                frame["run_id"] = pd.Series([new_id] * len(frame), index=frame.index, dtype="string")
-                frames[t].append(frame)
+                frames[t].append(getattr(sub_run, t))
+    run_ids = pd.Index([m["run_id"] for m in metas])
     tables = {}
     for t in TABLES:
-        parts = [f for f in frames[t] if len(f)]
-        tables[t] = pd.concat(parts, ignore_index=True) if parts else empty_table(t)
+        sizes = np.array([len(f) for f in frames[t]])
+        parts = [f.drop(columns="run_id") for f in frames[t] if len(f)]
+        if not parts:
+            tables[t] = empty_table(t)
+            continue
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+        codes = np.repeat(np.arange(len(run_ids), dtype=np.int32), sizes)
+        frame.insert(0, "run_id", pd.Categorical.from_codes(codes, categories=run_ids))
+        tables[t] = frame
     formats = sorted({str(m.get("source_format")) for m in metas})
     meta = {
         "run_id": "+".join(m["run_id"] for m in metas) if len(metas) <= 4 else f"{len(metas)} runs",
         "source_format": formats[0] if len(formats) == 1 else "mixed",
         "runs": metas,
-        "run_ids": [m["run_id"] for m in metas],
+        "run_ids": list(run_ids),
     }
     return Run(meta=meta, **tables)
 

@@ -56,8 +56,8 @@ def test_the_worked_example_loads_what_it_says(example_format, tmp_path):
     assert ev["input_tokens"].tolist()[0] == 120 and pd.isna(ev["input_tokens"].iloc[1])
     assert ev["est_cost_usd"].iloc[0] == pytest.approx(120 * 0.15e-6 + 40 * 0.6e-6)
     assert run.problems[["line", "reason"]].values.tolist() == [
-        [2, "seconds should be a number, got text; taken as NA"], [3, "a call must be a JSON object"],
-        [4, "no task: record skipped"], [2, "usage.input should be an integer, got text; taken as NA"]]
+        [2, "seconds should be a number, got str; taken as NA"], [3, "a call must be a JSON object"],
+        [4, "no task: record skipped"], [2, "usage.input should be an integer, got str; taken as NA"]]
     only = ak.load(path, model="m2", cache=False)
     assert only.events["name"].tolist() == ["m2"] and only.meta["load_options"] == {"model": "m2"}
     with pytest.raises(ak.LoadError, match="unknown option.*'modle'.*its options: model"):
@@ -192,7 +192,7 @@ def test_where_locates_the_line_of_a_key_on_demand():
     source = Source("r.json", '[\n {"id": "a",\n  "reward": "high"}\n]')
     w = Where(p, "r.json", label="simulation a", locate=lambda key: source.line_at(source.text.find(f'"{key}"')))
     w.number("high", "reward")
-    assert (p.rows[0]["line"], p.rows[0]["reason"]) == (3, "simulation a: reward should be a number, got text; taken as NA")
+    assert (p.rows[0]["line"], p.rows[0]["reason"]) == (3, "simulation a: reward should be a number, got str; taken as NA")
 
 
 def test_where_typed_reads_report_with_label_and_line():
@@ -203,9 +203,9 @@ def test_where_typed_reads_report_with_label_and_line():
     assert w.text({"a": 1}, "name") == '{"a": 1}' and w.mapping([], "usage") == {} and w.listing("x", "m") == []
     assert [r["reason"] for r in p.rows] == [
         "task t1: trial should be an integer, got 2.5; taken as NA", "task t1: cost is negative (-1); taken as NA",
-        "task t1: name should be text, got an object; kept as JSON text",
-        "task t1: usage should be an object, got a list; taken as empty",
-        "task t1: m should be a list, got text; taken as empty"]
+        "task t1: name should be text, got dict; kept as JSON text",
+        "task t1: usage should be an object, got list; taken as empty",
+        "task t1: m should be a list, got str; taken as empty"]
     assert {r["line"] for r in p.rows} == {9}
 
 
@@ -231,9 +231,9 @@ def test_table_types_each_column_once_and_names_bad_values_by_path():
     assert frame["input_tokens"].tolist()[0] == 5 and frame["input_tokens"].isna().tolist() == [False, True, True]
     assert frame["attrs"].tolist()[0] == '{"k": 1}' and str(frame["custom"].dtype) == "Int64"
     assert sorted((r["line"], r["reason"]) for r in p.rows) == [
-        (2, "at 'never' is not a readable time; taken as NA"), (2, "c should be an integer, got text; taken as NA"),
-        (2, "ok should be true or false, got text; taken as NA"), (2, "usage.in is negative (-3); taken as NA"),
-        (3, "usage should be an object, got a list; taken as empty"), (4, "no id: record skipped")]
+        (2, "at 'never' is not a readable time; taken as NA"), (2, "c should be an integer, got str; taken as NA"),
+        (2, "ok should be true or false, got str; taken as NA"), (2, "usage.in is negative (-3); taken as NA"),
+        (3, "usage should be an object, got list; taken as empty"), (4, "no id: record skipped")]
     run = ak.Run(meta={"run_id": "r"}, tasks=frame)
     assert str(run.tasks["start"].dtype) == "datetime64[ns, UTC]"
 

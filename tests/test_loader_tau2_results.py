@@ -287,7 +287,7 @@ def test_wrong_types_become_na_and_problems(tmp_path):
                 "simulation s3: message #0 usage should be an object, got list",
                 "simulation s3: message #1 should be an object, got int",
                 "simulation s1: duplicate simulation id",
-                "simulation s3: time 'not a time' is not an ISO timestamp"]
+                "simulation s3: timestamp 'not a time' is not a readable time"]  # the core's wording
     assert len(reasons) == len(expected)
     for want, got in zip(expected, reasons):
         assert got.startswith(want)
@@ -376,7 +376,10 @@ def test_unhashable_and_out_of_range_values(tmp_path):
     assert pd.isna(run.messages.input_tokens.iloc[1]) and pd.isna(run.messages.output_tokens.iloc[1])
     call = run.events[run.events.kind == "tool_call"].iloc[0]
     assert call.duration_ms == 500.0  # the call and its result still pair up by their id
-    assert run.problems.reason.tolist() == ["simulation s1: message #0 has unknown role ['assistant']; kept"]
+    # Counts beyond int64 or infinite are NA, and said so (they were NA silently before the core)
+    assert run.problems.reason.tolist() == ["simulation s1: message #0 has unknown role ['assistant']; kept",
+                                            "simulation s1: prompt_tokens is out of range (1e+30); taken as NA",
+                                            "simulation s1: completion_tokens is out of range (inf); taken as NA"]
 
 
 def test_duplicate_simulation_names_the_line_where_the_copy_begins(tmp_path):

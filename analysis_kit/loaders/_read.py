@@ -29,7 +29,7 @@ import codecs
 import json
 import re
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
 from ..model import Problems, scrub_surrogates
 
@@ -48,13 +48,15 @@ class Source:
     3
     """
 
-    __slots__ = ("path", "text", "first_line", "_newlines")
+    __slots__ = ("path", "text", "first_line", "_newlines", "offsets", "damaged")
 
     def __init__(self, path: Any, text: str, first_line: int = 1):
         self.path = path
         self.text = text
         self.first_line = first_line
         self._newlines: list[int] | None = None
+        self.offsets: dict[str, list[int]] = {}  # array name -> text offset of each element
+        self.damaged = False  # set by parse_json when the document had to be salvaged
 
     def line_at(self, pos: int | None) -> int | None:
         """The 1-based line of text offset ``pos`` (None for None)."""
@@ -63,6 +65,22 @@ class Source:
         if self._newlines is None:  # one pass, then each lookup is a bisection
             self._newlines = [m.start() for m in re.finditer("\n", self.text)]
         return bisect.bisect_left(self._newlines, pos) + self.first_line
+
+    def key_line(self, key: str, start: int = 0) -> int | None:
+        """The line of the first ``"key"`` at or after offset ``start`` (else of ``start``)."""
+        found = self.text.find(f'"{key}"', start)
+        return self.line_at(found if found >= 0 else start)
+
+    def element_line(self, array: str, index: int, key: str | None = None) -> int | None:
+        """The line of element ``index`` of the top-level array ``array`` (``""``: the
+        document is an array), or of its ``"key"``. The elements' offsets are found by one
+        walk of the document, the first time a problem needs one."""
+        if array not in self.offsets:
+            self.offsets[array] = element_offsets(self, array)
+        offsets = self.offsets[array]
+        if index >= len(offsets):
+            return None
+        return self.line_at(offsets[index]) if key is None else self.key_line(key, offsets[index])
 
     def around(self, pos: int, before: int = RAW_CONTEXT, after: int = RAW_CONTEXT) -> str:
         return self.text[max(0, pos - before):pos + after]
@@ -75,6 +93,13 @@ class Source:
 
 
 # ------------------------------------------------------------------------------- text
+
+def head(path: Path, size: int = 64 * 1024) -> bytes:
+    """The first ``size`` bytes of a file without a UTF-8 BOM, for ``sniff`` (OSError raises)."""
+    with open(path, "rb") as fh:
+        data = fh.read(size)
+    return data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
+
 
 def read_bytes(path: Path, problems: Problems) -> bytes | None:
     """The file's bytes, or None with a problem row when it cannot be read."""
@@ -126,10 +151,12 @@ def read_text(path: Path, problems: Problems, *, fallback: str | None = None) ->
 
 # ------------------------------------------------------------------------------- JSON
 
-def parse_json(source: Source, problems: Problems, *, arrays: Iterable[str] = (),
+def parse_json(source: Source, problems: Problems, *, arrays: Iterable[str] | Mapping[str, str] = (),
                empty_ok: bool = False) -> tuple[Any, dict[str, list[int]]]:
     """The document of ``source`` and, for a salvaged one, the text offset of each element
-    of the named ``arrays`` (``{name: [offsets]}``, empty when the document was intact).
+    of the named ``arrays`` (``{name: [offsets]}``, empty when the document was intact;
+    also kept in ``source.offsets``). ``arrays`` may map each name to what one element is
+    called in problems (``{"simulations": "simulation"}``).
 
     An empty document is a problem (unless ``empty_ok``); nesting beyond the parser's limit
     is a problem with no value; a damaged document keeps what came before the damage: the
@@ -140,28 +167,35 @@ def parse_json(source: Source, problems: Problems, *, arrays: Iterable[str] = ()
     text = source.text = scrub_surrogates(source.text, source.path, problems, source.first_line)
     if not text.strip():
         if not empty_ok:
-            problems.add(source.path, None, "empty file (no JSON)")
+            problems.add(source.path, None, "empty file, not JSON")
         return MISSING, {}
     try:
         return json.loads(text), {}
     except RecursionError:
+        source.damaged = True
         problems.add(source.path, None, "JSON nested deeper than the parser's limit "
                      f"(about {_depth_limit()} levels); not read", text[:RAW_CONTEXT])
         return MISSING, {}
     except json.JSONDecodeError as exc:
+        source.damaged = True
         before = len(problems)
-        value, positions = _salvage(source, problems, set(arrays))
+        value, positions = _salvage(source, problems, _nouns(arrays))
+        source.offsets.update(positions)
         if len(problems) == before:  # e.g. junk after a complete document
             problems.add(source.path, source.line_at(exc.pos),
                          f"invalid JSON: {exc.msg} (column {exc.colno})", source.around(exc.pos))
         return value, positions
 
 
+def _nouns(arrays: Iterable[str] | Mapping[str, str]) -> dict[str, str]:
+    return dict(arrays) if isinstance(arrays, Mapping) else {name: "element" for name in arrays}
+
+
 def element_offsets(source: Source, array: str) -> list[int]:
     """Text offsets of the elements of the top-level array ``array`` (or of a top-level
     array when ``array`` is ``""``): found by walking the document once, when a problem
     needs the line of an element of an intact document."""
-    return _salvage(source, Problems(False), {array})[1].get(array, [])
+    return _salvage(source, Problems(False), {array: "element"})[1].get(array, [])
 
 
 def _depth_limit() -> int:
@@ -170,12 +204,12 @@ def _depth_limit() -> int:
     return sys.getrecursionlimit()
 
 
-def _salvage(source: Source, problems: Problems, arrays: set[str]) -> tuple[Any, dict[str, list[int]]]:
+def _salvage(source: Source, problems: Problems, arrays: dict[str, str]) -> tuple[Any, dict[str, list[int]]]:
     """Decode a damaged document key by key (named arrays element by element)."""
     text, n = source.text, len(source.text)
     pos = _WS.match(text, 0).end()
     if pos < n and text[pos] == "[":
-        items, offsets, _pos, _complete = _salvage_array(source, pos + 1, problems, "top-level")
+        items, offsets, _pos, _complete = _salvage_array(source, pos + 1, problems, "", arrays.get("", "element"))
         return items, {"": offsets}
     if pos >= n or text[pos] != "{":
         problems.add(source.path, source.line_at(pos), "not JSON (no object or array at the start)",
@@ -204,7 +238,7 @@ def _salvage(source: Source, problems: Problems, arrays: set[str]) -> tuple[Any,
                          f"invalid JSON at the top level: {err.msg}", source.around(err.pos, 0))
             return doc, positions
         if key in arrays and pos < n and text[pos] == "[":
-            doc[key], positions[key], pos, complete = _salvage_array(source, pos + 1, problems, key)
+            doc[key], positions[key], pos, complete = _salvage_array(source, pos + 1, problems, key, arrays[key])
             if not complete:
                 return doc, positions
             continue
@@ -215,7 +249,7 @@ def _salvage(source: Source, problems: Problems, arrays: set[str]) -> tuple[Any,
             problems.add(source.path, source.line_at(at), f"top-level key {key!r} is cut or invalid "
                          f"JSON ({getattr(err, 'msg', 'nested too deeply')}); its value is not used",
                          source.around(at, 0))
-            resume = _next_array_key(text, at, arrays - set(doc))
+            resume = _next_array_key(text, at, set(arrays) - set(doc))
             if resume is None:
                 return doc, positions
             pos = resume
@@ -228,18 +262,19 @@ def _next_array_key(text: str, start: int, arrays: set[str]) -> int | None:
     return min(found) if found else None
 
 
-def _salvage_array(source: Source, pos: int, problems: Problems, name: str) -> tuple[list, list[int], int, bool]:
+def _salvage_array(source: Source, pos: int, problems: Problems, name: str,
+                   noun: str = "element") -> tuple[list, list[int], int, bool]:
     """Elements of the array whose ``[`` is just before ``pos``: (items, offsets, end, complete)."""
     text, n = source.text, len(source.text)
     decoder = json.JSONDecoder()
     items: list = []
     offsets: list[int] = []
-    label = "the top-level array" if name == "top-level" else f"the {name} array"
+    label = "the top-level array" if not name else f"the {name} array"
     while True:
         pos = _WS_COMMA.match(text, pos).end()
         if pos >= n:
             problems.add(source.path, source.line_at(n), f"file ends inside {label} after "
-                         f"{len(items)} complete elements: it was cut", text[-RAW_CONTEXT * 2:])
+                         f"{len(items)} complete {noun}s: it was cut", text[-RAW_CONTEXT * 2:])
             return items, offsets, pos, False
         if text[pos] == "]":
             return items, offsets, pos + 1, True
@@ -249,9 +284,9 @@ def _salvage_array(source: Source, pos: int, problems: Problems, name: str) -> t
         except (json.JSONDecodeError, RecursionError) as err:
             what = getattr(err, "msg", "nested too deeply")
             problems.add(source.path, source.line_at(getattr(err, "pos", start)),
-                         f"element #{len(items) + 1} of {label} (starting at line "
+                         f"{noun} #{len(items) + 1} of {label} (starting at line "
                          f"{source.line_at(start)}) is cut or invalid JSON ({what}); the "
-                         f"{len(items)} complete elements before it are kept, the rest is not read",
+                         f"{len(items)} complete {noun}s before it are kept, the rest is not read",
                          text[start:start + RAW_CONTEXT * 2])
             return items, offsets, pos, False
         items.append(item)
@@ -261,7 +296,7 @@ def _salvage_array(source: Source, pos: int, problems: Problems, name: str) -> t
 def iter_json_array(source: Source, problems: Problems) -> Iterator[tuple[int, Any]]:
     """(line, element) of each element of a top-level JSON array, decoded one at a time, so
     a broken tail keeps the good head."""
-    items, offsets = _salvage(source, problems, set())
+    items, offsets = _salvage(source, problems, {})
     if items is MISSING:
         return
     if not isinstance(items, list):

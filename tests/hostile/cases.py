@@ -176,7 +176,7 @@ def check_tau2_wrong_types(run: Run, path: Path) -> None:
     has(run, "unknown role 'narrator'", 1)
     has(run, "arguments are not valid JSON", 1)
     has(run, "agent_cost should be a number", 1)
-    has(run, "prompt_tokens should be a number", 1)
+    has(run, "prompt_tokens should be an integer", 1)
     has(run, "tool_calls should be a list", 1)
     has(run, "duplicate simulation id", 1)
     dup = run.problems[run.problems["reason"].str.contains("duplicate simulation id")]
