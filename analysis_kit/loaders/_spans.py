@@ -148,8 +148,11 @@ def classify(span: Span) -> tuple[str, str | None, dict[str, Any]]:
 def _massgen_name(kind: str, span: Span, parts: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
     attrs = span.attributes
     facts = {k: v for k, v in parts.items() if v is not None}
-    if kind == "round":
+    if kind == "round":  # the names the rounds and coordination analyses read in attrs
         number = _first(attrs, ROUND_KEYS) if parts.get("round") is None else parts["round"]
+        for key in ("outcome", "round_type", "voted_for", "answer_label"):
+            if attrs.get(f"massgen.{key}") is not None:
+                facts[key] = attrs[f"massgen.{key}"]
         return (f"round {number}" if number is not None else "presentation"), facts
     if kind == "llm_call":
         return _first(attrs, MODEL_KEYS), facts
@@ -389,3 +392,31 @@ def _meta(spans: list[Span], classes: list[tuple], events: dict[str, list]) -> d
             counts = span.attributes.get("vote_counts")
             meta["vote_counts"] = json.loads(counts) if isinstance(counts, str) and counts.startswith("{") else counts
     return meta
+
+
+def _times(values: list[int | None]):
+    import pandas as pd
+
+    return pd.to_datetime(pd.array(values, dtype="Int64"), unit="ns", utc=True)
+
+
+def run_from_spans(spans: list[Span], *, meta: dict[str, Any], problems, task_key: str = "trace"):
+    """The Run of ``spans``: mapped by :func:`map_spans`, times as UTC timestamps."""
+    import pandas as pd
+
+    from ..model import Run
+
+    mapped = map_spans(spans, task_key=task_key)
+    events = pd.DataFrame(mapped["events"])
+    tasks = pd.DataFrame(mapped["tasks"])
+    messages = pd.DataFrame(mapped["messages"])
+    for frame, columns in ((events, ("start", "end")), (tasks, ("start", "end")), (messages, ("timestamp",))):
+        for column in columns:
+            if column in frame.columns:
+                frame[column] = _times(frame[column].tolist())
+    facts = mapped["meta"]
+    for key in ("started", "ended"):
+        facts[key] = None if facts[key] is None else pd.Timestamp(facts[key], unit="ns", tz="UTC").isoformat()
+    meta = {**facts, "task_key": task_key, **meta}
+    return Run(meta=meta, tasks=tasks, events=events, messages=messages,
+               failures=pd.DataFrame(mapped["failures"]), problems=problems.frame())

@@ -129,3 +129,109 @@ def span_from_row(row: dict[str, Any]) -> Span:
         events=_events(row), service=None if _missing(row.get("service_name")) else str(row["service_name"]),
         scope=None if _missing(row.get("otel_scope_name")) else str(row["otel_scope_name"]),
         is_log=row.get("kind") == "log" or attrs.get("logfire.span_type") == "log")
+
+
+# ----------------------------------------------------------------------------- reading
+# (provisional: moves onto the shared loader core's reading when it lands)
+
+import csv  # noqa: E402
+import io  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Iterator  # noqa: E402
+
+from ..model import Problems, Run  # noqa: E402
+from ._spans import run_from_spans  # noqa: E402
+
+SNIFF_BYTES = 64 * 1024
+RECORD_MARKERS = ("span_name", "trace_id", "span_id")
+PHOENIX_MARKERS = ("context.span_id", "context.trace_id")
+
+
+def _has_markers(names: Any) -> bool:
+    names = set(names)
+    return all(m in names for m in RECORD_MARKERS) or all(m in names for m in PHOENIX_MARKERS)
+
+
+def sniff(path: Path) -> bool:
+    """True for a Logfire ``records`` export (JSON, JSON lines, CSV, Parquet) or a Phoenix
+    span dataframe saved as Parquet: rows with ``trace_id``, ``span_id`` and ``span_name``
+    (or ``context.span_id``/``context.trace_id``). Reads at most 64 KB; never raises.
+
+    >>> sniff(Path("/nonexistent"))
+    False
+    """
+    try:
+        path = Path(path)
+        if not path.is_file():
+            return False
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return _has_markers(pq.read_schema(path).names)
+        with open(path, "rb") as fh:
+            head = fh.read(SNIFF_BYTES).decode("utf-8", "replace")
+        if path.suffix == ".csv":
+            return _has_markers(next(csv.reader(io.StringIO(head.split("\n", 1)[0])), []))
+        if path.suffix in (".json", ".jsonl") and head.lstrip()[:1] in ("{", "["):
+            return all(f'"{m}"' in head for m in RECORD_MARKERS) or all(f'"{m}"' in head for m in PHOENIX_MARKERS)
+    except (OSError, ValueError, ImportError):
+        return False
+    return False
+
+
+def _rows(path: Path, problems: Problems) -> Iterator[tuple[int | None, dict]]:
+    """(line or row number, row) of the export."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        for number, row in enumerate(pq.read_table(path).to_pylist(), 1):
+            yield number, row
+        return
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix == ".csv":
+        for number, row in enumerate(csv.DictReader(io.StringIO(text)), 2):
+            yield number, row
+        return
+    try:
+        document = json.loads(text)
+    except ValueError:
+        document = None
+    if document is None:  # JSON lines
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                problems.add(path, number, f"not JSON: {exc}", line)
+                continue
+            if isinstance(row, dict):
+                yield number, row
+            else:
+                problems.add(path, number, "not a records row (a JSON object)", line)
+        return
+    if isinstance(document, dict):
+        document = document.get("rows", document.get("data"))
+    if not isinstance(document, list):
+        problems.add(path, None, "no rows: expected {\"rows\": [...]}, {\"data\": [...]} or a list", text[:200])
+        return
+    for number, row in enumerate(document, 1):
+        if isinstance(row, dict):
+            yield None, row
+        else:
+            problems.add(path, None, f"row {number} is not an object", json.dumps(row)[:200])
+
+
+def load(path: Path, *, strict: bool = False, task_key: str = "trace", **_: Any) -> Run:
+    """Load a records export (see the module docstring) into a Run."""
+    path = Path(path)
+    problems = Problems(strict)
+    spans, seen = [], set()
+    rows = list(_rows(path, problems))
+    real = {(r.get("trace_id"), r.get("span_id")) for _, r in rows if r.get("kind") != "pending_span"}
+    for number, row in rows:
+        if row.get("kind") == "pending_span" and (row.get("trace_id"), row.get("span_id")) in real:
+            continue  # the placeholder of a span whose finished row is here too
+        spans.append(span_from_row(row))
+    return run_from_spans(spans, meta={"run_id": path.stem, "source_format": FORMAT, "path": str(path)},
+                          problems=problems, task_key=task_key)

@@ -131,3 +131,93 @@ def _span(raw: dict, service: str | None, scope: str | None) -> Span:
         status=STATUS_NAMES.get(status.get("code", 0), "unset"), status_message=status.get("message") or None,
         events=events, service=service, scope=scope,
         is_log=attrs.get("logfire.span_type") == "log")
+
+
+# ----------------------------------------------------------------------------- reading
+# (provisional: moves onto the shared loader core's JSON/JSONL reading when it lands)
+
+import json  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from ..model import Problems, Run  # noqa: E402
+from ._spans import run_from_spans  # noqa: E402
+
+SNIFF_BYTES = 64 * 1024
+_MARKERS = (b'"resourceSpans"', b'"resource_spans"')
+SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+
+@dataclass(frozen=True)
+class OtlpOptions:
+    """``task_key``: what a task is: ``"trace"``, ``"conversation"`` or an attribute name."""
+
+    task_key: str = "trace"
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.is_file() and p.suffix in SUFFIXES and _sniff_file(p))
+    return [path]
+
+
+def _sniff_file(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    return any(marker in head[:4096] for marker in _MARKERS) and head.lstrip()[:1] == b"{"
+
+
+def sniff(path: Path) -> bool:
+    """True for an OTLP JSON file (JSON lines or one document) or a folder of them: a JSON
+    object whose first keys include ``resourceSpans``. Reads at most 64 KB; never raises.
+
+    >>> sniff(Path("/nonexistent"))
+    False
+    """
+    try:
+        path = Path(path)
+        if path.is_dir():
+            return any(p.is_file() and p.suffix in SUFFIXES and _sniff_file(p) for p in path.iterdir())
+        return path.is_file() and _sniff_file(path)
+    except (OSError, ValueError):
+        return False
+
+
+def _documents(path: Path, problems: Problems) -> Iterator[dict]:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    lines = text.splitlines()
+    first = next((l for l in lines if l.strip()), "")
+    try:
+        one_per_line = isinstance(json.loads(first), dict)
+    except ValueError:
+        one_per_line = False
+    if not one_per_line:
+        try:
+            yield json.loads(text)
+        except ValueError as exc:
+            problems.add(path, getattr(exc, "lineno", None), f"not JSON: {exc}", text[:200])
+        return
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            document = json.loads(line)
+        except ValueError as exc:
+            problems.add(path, number, f"not JSON: {exc}", line)
+            continue
+        if not isinstance(document, dict) or not any(k in document for k in ("resourceSpans", "resource_spans")):
+            problems.add(path, number, "not an OTLP traces document (no resourceSpans)", line)
+            continue
+        yield document
+
+
+def load(path: Path, *, strict: bool = False, task_key: str = "trace", **_: Any) -> Run:
+    """Load OTLP JSON spans (see the module docstring) into a Run."""
+    path = Path(path)
+    problems = Problems(strict)
+    spans = []
+    for file in _files(path):
+        for document in _documents(file, problems):
+            spans.extend(spans_of(document))
+    return run_from_spans(spans, meta={"run_id": path.stem, "source_format": FORMAT, "path": str(path)},
+                          problems=problems, task_key=task_key)

@@ -626,12 +626,25 @@ def _hex_ids(node: Any) -> Any:
     return node
 
 
-def collector_line(spans: Sequence[ReadableSpan]) -> str:
-    """One line of the Collector's file exporter: an ExportTraceServiceRequest in OTLP/JSON."""
+def _without_attributes(node: Any, drop: tuple[str, ...]) -> Any:
+    """The document with span attributes whose key starts with one of ``drop`` removed."""
+    for resource_spans in node.get("resourceSpans", []):
+        for scope_spans in resource_spans.get("scopeSpans", []):
+            for span in scope_spans.get("spans", []):
+                span["attributes"] = [a for a in span.get("attributes", []) if not a["key"].startswith(drop)]
+    return node
+
+
+def collector_line(spans: Sequence[ReadableSpan], *, drop_attributes: tuple[str, ...] = ()) -> str:
+    """One line of the Collector's file exporter: an ExportTraceServiceRequest in OTLP/JSON.
+    ``drop_attributes``: key prefixes left out (e.g. ``("gen_ai.",)`` keeps only what the
+    OpenInference processor wrote, to test that convention alone)."""
     from google.protobuf.json_format import MessageToDict
 
-    document = MessageToDict(otlp_request(spans), use_integers_for_enums=True)
-    return json.dumps(_hex_ids(document), separators=(",", ":"))
+    document = _hex_ids(MessageToDict(otlp_request(spans), use_integers_for_enums=True))
+    if drop_attributes:
+        document = _without_attributes(document, drop_attributes)
+    return json.dumps(document, separators=(",", ":"))
 
 
 def _batches(spans: Sequence[ReadableSpan], batch_size: int | None) -> list[list[ReadableSpan]]:
@@ -645,10 +658,11 @@ def _batches(spans: Sequence[ReadableSpan], batch_size: int | None) -> list[list
 
 
 def write_collector_jsonl(spans: Sequence[ReadableSpan], path: str | Path, *,
-                          batch_size: int | None = None) -> Path:
+                          batch_size: int | None = None, drop_attributes: tuple[str, ...] = ()) -> Path:
     """The Collector's ``file`` exporter output: one ExportTraceServiceRequest per line."""
     path = Path(path)
-    path.write_text("".join(collector_line(batch) + "\n" for batch in _batches(spans, batch_size)))
+    path.write_text("".join(collector_line(batch, drop_attributes=drop_attributes) + "\n"
+                            for batch in _batches(spans, batch_size)))
     return path
 
 
