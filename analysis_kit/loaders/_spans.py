@@ -33,9 +33,10 @@ from ._span_messages import messages_from_spans
 
 LLM_OPERATIONS = {"chat", "text_completion", "generate_content", "completion"}
 AGENT_OPERATIONS = {"invoke_agent", "create_agent", "invoke_workflow"}
-OPENINFERENCE_KINDS = {"LLM": "llm_call", "TOOL": "tool_call", "AGENT": "agent", "CHAIN": "chain",
-                       "RETRIEVER": "retriever", "EMBEDDING": "embedding", "RERANKER": "reranker",
-                       "GUARDRAIL": "guardrail", "EVALUATOR": "evaluator", "PROMPT": "prompt"}
+# OpenInference kinds with a kind of their own here; the rest (CHAIN, RETRIEVER, RERANKER,
+# GUARDRAIL, PROMPT) are kind "span" with their OpenInference kind in attrs.
+OPENINFERENCE_KINDS = {"LLM": "llm_call", "EMBEDDING": "llm_call", "TOOL": "tool_call", "AGENT": "agent",
+                       "EVALUATOR": "evaluator"}
 # Per quantity, the keys that carry it, first found wins (so two conventions on one span
 # are never added up).
 USAGE_KEYS = {
@@ -63,7 +64,13 @@ ROUND_KEYS = ("massgen.round", "massgen.round_number", "round_number", "round")
 HEAVY_PREFIXES = ("gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions",
                   "gen_ai.tool.definitions", "pydantic_ai.all_messages", "model_request_parameters",
                   "logfire.json_schema", "llm.input_messages", "llm.output_messages", "llm.tools",
-                  "llm.invocation_parameters", "code.", "logfire.msg_template")
+                  "llm.invocation_parameters", "code.", "logfire.msg_template",
+                  # a tool call's arguments and result: attrs ``arguments``/``result`` instead
+                  "gen_ai.tool.call.arguments", "gen_ai.tool.call.result", "tool.parameters", "input.value",
+                  "output.value", "tool.input_preview", "tool.output_preview", "arguments_preview",
+                  "output_preview")
+ARGUMENT_KEYS = ("gen_ai.tool.call.arguments", "tool.parameters", "input.value")
+RESULT_KEYS = ("gen_ai.tool.call.result", "output.value")
 
 _MASSGEN_NAMES = [(re.compile(p), kind) for p, kind in (
     (r"^agent\.(?P<agent>.+)\.(?:round|iteration)_(?P<round>\d+)$", "round"),
@@ -78,9 +85,7 @@ _MASSGEN_NAMES = [(re.compile(p), kind) for p, kind in (
     (r"^Winner selected: (?P<label>.+)$", "coordination"),
     (r"^Final answer from (?P<agent>.+)$", "coordination"),
     (r"^Agent restart: ", "restart"),
-    (r"^coordination\.session$", "session"),
-    (r"^coordination\.iteration\.(?P<round>\d+)$", "iteration"),
-    (r"^subagent\.(?P<agent>.+)$", "agent"),
+    (r"^subagent\.(?P<agent>.+)$", "subtask"),
 )]
 
 
@@ -101,6 +106,7 @@ class Span:
     service: str | None = None
     scope: str | None = None
     is_log: bool = False
+    where: tuple[Any, int | None] | None = None  # (file, line) it was read from, for problems
 
 
 def _first(attrs: dict[str, Any], keys: Iterable[str]) -> Any:
@@ -129,15 +135,17 @@ def classify(span: Span) -> tuple[str, str | None, dict[str, Any]]:
         return "tool_call", _first(attrs, TOOL_KEYS), {}
     if operation in AGENT_OPERATIONS:
         return "agent", _first(attrs, ("gen_ai.agent.name", "agent_name")) or span.name, {"operation": operation}
-    if operation == "embeddings":
-        return "embedding", _first(attrs, MODEL_KEYS), {}
+    if operation == "embeddings":  # a model call too: tokens and latency
+        return "llm_call", _first(attrs, MODEL_KEYS), {"operation": operation}
     oi_kind = OPENINFERENCE_KINDS.get(str(attrs.get("openinference.span.kind", "")).upper())
     if oi_kind == "llm_call":
         return oi_kind, _first(attrs, MODEL_KEYS), {}
     if oi_kind == "tool_call":
         return oi_kind, _first(attrs, TOOL_KEYS), {}
+    if oi_kind == "agent":
+        return oi_kind, _first(attrs, ("agent.name",)) or span.name, {}
     if oi_kind:
-        return oi_kind, _first(attrs, ("agent.name",)) if oi_kind == "agent" else span.name, {}
+        return oi_kind, _first(attrs, MODEL_KEYS) or span.name, {}
     for pattern, kind in _MASSGEN_NAMES:
         match = pattern.match(span.name)
         if match:
@@ -259,6 +267,32 @@ def _fold_repeated_tool_calls(spans: list[Span], classes: list[tuple], tree: _Tr
     return out
 
 
+def _tool_facts(attrs: dict[str, Any]) -> dict[str, Any]:
+    """A tool call's ``arguments`` (an object where it is JSON) and ``result`` (text), as
+    the analyses read them; MassGen keeps only previews (``arguments_truncated``)."""
+    facts: dict[str, Any] = {}
+    arguments = _first(attrs, ARGUMENT_KEYS)
+    if arguments is None and _first(attrs, ("tool.input_preview", "arguments_preview")) is not None:
+        arguments = _first(attrs, ("tool.input_preview", "arguments_preview"))
+        facts["arguments_truncated"] = True
+    if isinstance(arguments, str) and arguments[:1] == "{":
+        try:
+            arguments = json.loads(arguments)
+        except ValueError:
+            pass
+    if arguments is not None:
+        facts["arguments"] = arguments
+    result = _first(attrs, RESULT_KEYS)
+    length = None
+    if result is None:
+        result = _first(attrs, ("tool.output_preview", "output_preview"))
+        length = _number(_first(attrs, ("tool.output_chars", "output_chars")))
+    if result is not None:
+        facts["result"] = result if isinstance(result, str) else json.dumps(result, ensure_ascii=False, default=str)
+        facts["result_length"] = int(length) if length is not None else len(facts["result"])
+    return facts
+
+
 def _usage(attrs: dict[str, Any]) -> dict[str, float]:
     found = {}
     for quantity, keys in USAGE_KEYS.items():
@@ -288,7 +322,8 @@ def _task_ids(tree: _Tree, task_key: str) -> list[str | None]:
 
 
 def map_spans(spans: list[Span], *, task_key: str = "trace") -> dict[str, Any]:
-    """The events, messages, tasks and failures of ``spans`` plus meta facts.
+    """The events and messages of ``spans`` (column lists, times in ns), with the tree and
+    each span's (kind, name, facts) for the tasks built from them (``_span_run``).
 
     ``task_key``: ``"trace"`` (one task per trace), ``"conversation"``
     (``gen_ai.conversation.id`` / ``session.id``, inherited down the tree) or an attribute
@@ -300,8 +335,8 @@ def map_spans(spans: list[Span], *, task_key: str = "trace") -> dict[str, Any]:
     usage_below = tree.below_flags([bool(u.keys() & {"input_tokens", "output_tokens", "cost_usd"}) for u in usages])
     agents = tree.inherited([_first(s.attributes, AGENT_KEYS) or facts.get("agent")
                              for s, (_, _, facts) in zip(spans, classes)])
-    rounds = tree.inherited([_first(s.attributes, ROUND_KEYS) if kind != "iteration" else None
-                             for s, (kind, _, _) in zip(spans, classes)])
+    rounds = tree.inherited([None if s.name.startswith("coordination.") else _first(s.attributes, ROUND_KEYS)
+                             for s, (kind, _, _) in zip(spans, classes)])  # an iteration is not a round
     tasks = _task_ids(tree, task_key)
     answered_by = {name: agents[i] for i, (kind, name, _) in enumerate(classes) if kind == "answer"}
     events = {c: [] for c in ("task_id", "trace_id", "span_id", "parent_id", "agent", "kind", "name",
@@ -338,85 +373,10 @@ def map_spans(spans: list[Span], *, task_key: str = "trace") -> dict[str, Any]:
         for column in COLUMN_USAGE:
             row[column].append(counted.get(column))
         extra = {**facts, **{k: v for k, v in counted.items() if k not in COLUMN_USAGE}}
+        if kind == "tool_call":
+            extra.update(_tool_facts(span.attributes))
         row["error"].append(_error(span))
         row["attrs"].append(_attrs_text(span, extra, moved))
     messages = messages_from_spans(spans, classes, tasks, agents, tree.inherited(
         [_first(s.attributes, CONVERSATION_KEYS) for s in spans]))
-    return {"events": events, "messages": messages, **_tasks_and_failures(spans, tree, events),
-            "meta": _meta(spans, classes, events)}
-
-
-def _tasks_and_failures(spans: list[Span], tree: _Tree, events: dict[str, list]) -> dict[str, list[dict]]:
-    """One task per task id: times, summed counted usage, and status ``error`` when a root
-    span of the task failed (its error is then a failure row)."""
-    tasks: dict[Any, dict[str, Any]] = {}
-    failures = []
-    for i, task_id in enumerate(events["task_id"]):
-        task = tasks.setdefault(task_id, {"task_id": task_id, "start": None, "end": None, "error": None,
-                                          "input_tokens": None, "output_tokens": None, "cost_usd": None})
-        start, end = events["start"][i], events["end"][i]
-        if start is not None and (task["start"] is None or start < task["start"]):
-            task["start"] = start
-        if end is not None and (task["end"] is None or end > task["end"]):
-            task["end"] = end
-        for column in ("input_tokens", "output_tokens", "cost_usd"):
-            value = events[column][i]
-            if value is not None:
-                task[column] = (task[column] or 0) + value
-        is_root = tree.parent(i) is None
-        if is_root and events["error"][i] and task["error"] is None:
-            task["error"] = events["error"][i]
-            category = next((a.get("exception.type") for n, _, a in spans[i].events if n == "exception"), None)
-            failures.append({"task_id": task_id, "category": category or "error", "step": events["kind"][i],
-                             "error": events["error"][i]})
-    rows = []
-    for task in tasks.values():
-        open_ended = task["end"] is None
-        task["status"] = "running" if open_ended else ("error" if task["error"] else "success")
-        if task["start"] is not None and task["end"] is not None:
-            task["duration_s"] = (task["end"] - task["start"]) / 1e9
-        rows.append(task)
-    return {"tasks": rows, "failures": failures}
-
-
-def _meta(spans: list[Span], classes: list[tuple], events: dict[str, list]) -> dict[str, Any]:
-    models = sorted({str(name) for (kind, name, _) in classes if kind == "llm_call" and name})
-    starts = [t for t in events["start"] if t is not None]
-    ends = [t for t in events["end"] if t is not None]
-    meta: dict[str, Any] = {"models": models, "spans": len(spans),
-                            "services": sorted({s.service for s in spans if s.service}),
-                            "started": min(starts) if starts else None, "ended": max(ends) if ends else None}
-    for span, (kind, name, _) in zip(spans, classes):
-        if span.name.startswith("Winner selected: "):
-            meta["winner"] = span.attributes.get("winner_agent_id")
-            counts = span.attributes.get("vote_counts")
-            meta["vote_counts"] = json.loads(counts) if isinstance(counts, str) and counts.startswith("{") else counts
-    return meta
-
-
-def _times(values: list[int | None]):
-    import pandas as pd
-
-    return pd.to_datetime(pd.array(values, dtype="Int64"), unit="ns", utc=True)
-
-
-def run_from_spans(spans: list[Span], *, meta: dict[str, Any], problems, task_key: str = "trace"):
-    """The Run of ``spans``: mapped by :func:`map_spans`, times as UTC timestamps."""
-    import pandas as pd
-
-    from ..model import Run
-
-    mapped = map_spans(spans, task_key=task_key)
-    events = pd.DataFrame(mapped["events"])
-    tasks = pd.DataFrame(mapped["tasks"])
-    messages = pd.DataFrame(mapped["messages"])
-    for frame, columns in ((events, ("start", "end")), (tasks, ("start", "end")), (messages, ("timestamp",))):
-        for column in columns:
-            if column in frame.columns:
-                frame[column] = _times(frame[column].tolist())
-    facts = mapped["meta"]
-    for key in ("started", "ended"):
-        facts[key] = None if facts[key] is None else pd.Timestamp(facts[key], unit="ns", tz="UTC").isoformat()
-    meta = {**facts, "task_key": task_key, **meta}
-    return Run(meta=meta, tasks=tasks, events=events, messages=messages,
-               failures=pd.DataFrame(mapped["failures"]), problems=problems.frame())
+    return {"events": events, "messages": messages, "tree": tree, "classes": classes}

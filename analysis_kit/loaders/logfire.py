@@ -24,13 +24,22 @@ same shape under other names: ``context.span_id``, ``context.trace_id``, ``paren
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterator
 
+from ..model import Problems, Run
+from ._read import MISSING, Source, decode, iter_jsonl, parse_json, read_bytes
+from ._registry import Format, register
+from ._span_run import run_from_spans
 from ._spans import Span
+from ._values import short_json
 
 FORMAT = "logfire"
 PHOENIX_COLUMNS = {"context.span_id": "span_id", "context.trace_id": "trace_id", "parent_id": "parent_span_id",
@@ -132,19 +141,18 @@ def span_from_row(row: dict[str, Any]) -> Span:
 
 
 # ----------------------------------------------------------------------------- reading
-# (provisional: moves onto the shared loader core's reading when it lands)
-
-import csv  # noqa: E402
-import io  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Iterator  # noqa: E402
-
-from ..model import Problems, Run  # noqa: E402
-from ._spans import run_from_spans  # noqa: E402
 
 SNIFF_BYTES = 64 * 1024
 RECORD_MARKERS = ("span_name", "trace_id", "span_id")
 PHOENIX_MARKERS = ("context.span_id", "context.trace_id")
+
+
+@dataclass(frozen=True)
+class Options:
+    """``task_key``: what a task is: ``"trace"`` (one per trace), ``"conversation"``
+    (``gen_ai.conversation.id`` / ``session.id``) or the name of an attribute the run records."""
+
+    task_key: str = "trace"
 
 
 def _has_markers(names: Any) -> bool:
@@ -179,59 +187,66 @@ def sniff(path: Path) -> bool:
     return False
 
 
-def _rows(path: Path, problems: Problems) -> Iterator[tuple[int | None, dict]]:
-    """(line or row number, row) of the export."""
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
+def _parquet_rows(path: Path, problems: Problems) -> Iterator[tuple[int | None, Any]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-        for number, row in enumerate(pq.read_table(path).to_pylist(), 1):
-            yield number, row
-        return
-    text = path.read_text(encoding="utf-8", errors="replace")
-    if path.suffix == ".csv":
-        for number, row in enumerate(csv.DictReader(io.StringIO(text)), 2):
-            yield number, row
-        return
     try:
-        document = json.loads(text)
-    except ValueError:
-        document = None
-    if document is None:  # JSON lines
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                problems.add(path, number, f"not JSON: {exc}", line)
-                continue
-            if isinstance(row, dict):
-                yield number, row
-            else:
-                problems.add(path, number, "not a records row (a JSON object)", line)
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        problems.add(path, None, f"not a readable Parquet file: {exc}")
         return
+    yield from enumerate(table.to_pylist(), 1)
+
+
+def _rows(path: Path, problems: Problems) -> Iterator[tuple[int | None, Any]]:
+    """(line, or row number for Parquet and JSON documents, row) of the export."""
+    if path.suffix == ".parquet":
+        yield from _parquet_rows(path, problems)
+        return
+    data = read_bytes(path, problems)
+    if data is None:
+        return
+    if path.suffix == ".csv":
+        text = decode(data, path, problems)
+        yield from enumerate(csv.DictReader(io.StringIO(text, newline="")), 2)
+        return
+    if path.suffix == ".jsonl":
+        yield from iter_jsonl(path, problems, data=data)
+        return
+    document, _ = parse_json(Source(path, decode(data, path, problems)), problems, arrays=("rows", "data"))
     if isinstance(document, dict):
         document = document.get("rows", document.get("data"))
-    if not isinstance(document, list):
-        problems.add(path, None, "no rows: expected {\"rows\": [...]}, {\"data\": [...]} or a list", text[:200])
+    if document is MISSING:
         return
-    for number, row in enumerate(document, 1):
-        if isinstance(row, dict):
-            yield None, row
-        else:
-            problems.add(path, None, f"row {number} is not an object", json.dumps(row)[:200])
+    if not isinstance(document, list):
+        problems.add(path, None, 'no rows: expected {"rows": [...]}, {"data": [...]} or a list', short_json(document))
+        return
+    yield from ((None, row) for row in document)
 
 
-def load(path: Path, *, strict: bool = False, task_key: str = "trace", **_: Any) -> Run:
+def load(path: Path, *, strict: bool = False, **options: Any) -> Run:
     """Load a records export (see the module docstring) into a Run."""
+    opts = SPEC.options_from(options, path)
     path = Path(path)
     problems = Problems(strict)
-    spans, seen = [], set()
-    rows = list(_rows(path, problems))
-    real = {(r.get("trace_id"), r.get("span_id")) for _, r in rows if r.get("kind") != "pending_span"}
+    rows = []
+    for number, row in _rows(path, problems):
+        if isinstance(row, dict):
+            rows.append((number, row))
+        else:
+            problems.add(path, number, "a records row must be an object", short_json(row))
+    finished = {(r.get("trace_id"), r.get("span_id")) for _, r in rows if r.get("kind") != "pending_span"}
+    spans = []
     for number, row in rows:
-        if row.get("kind") == "pending_span" and (row.get("trace_id"), row.get("span_id")) in real:
-            continue  # the placeholder of a span whose finished row is here too
-        spans.append(span_from_row(row))
+        if row.get("kind") == "pending_span" and (row.get("trace_id"), row.get("span_id")) in finished:
+            continue  # the placeholder Logfire writes while a span is open; its finished row is here
+        span = span_from_row(row)
+        span.where = (str(path), number)
+        spans.append(span)
     return run_from_spans(spans, meta={"run_id": path.stem, "source_format": FORMAT, "path": str(path)},
-                          problems=problems, task_key=task_key)
+                          problems=problems, task_key=opts.task_key)
+
+
+SPEC = register(Format(name=FORMAT, sniff=sniff, load=load, options=Options, priority=36,
+                       description="Logfire records exports (JSON, CSV, Parquet) and Phoenix span dataframes"))

@@ -28,9 +28,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator
 
+from ..model import Problems, Run
+from ._read import MISSING, Source, decode, iter_jsonl, parse_json, read_bytes
+from ._registry import Format, register
+from ._span_run import run_from_spans
 from ._spans import Span
+from ._values import short_json
 
 FORMAT = "otlp"
 STATUS_NAMES = {0: "unset", 1: "ok", 2: "error", "STATUS_CODE_UNSET": "unset", "STATUS_CODE_OK": "ok",
@@ -134,42 +142,37 @@ def _span(raw: dict, service: str | None, scope: str | None) -> Span:
 
 
 # ----------------------------------------------------------------------------- reading
-# (provisional: moves onto the shared loader core's JSON/JSONL reading when it lands)
-
-import json  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from ..model import Problems, Run  # noqa: E402
-from ._spans import run_from_spans  # noqa: E402
 
 SNIFF_BYTES = 64 * 1024
-_MARKERS = (b'"resourceSpans"', b'"resource_spans"')
 SUFFIXES = (".json", ".jsonl", ".ndjson")
+_MARKERS = (b'"resourceSpans"', b'"resource_spans"')
 
 
 @dataclass(frozen=True)
-class OtlpOptions:
-    """``task_key``: what a task is: ``"trace"``, ``"conversation"`` or an attribute name."""
+class Options:
+    """``task_key``: what a task is: ``"trace"`` (one per trace), ``"conversation"``
+    (``gen_ai.conversation.id`` / ``session.id``) or the name of an attribute the run records."""
 
     task_key: str = "trace"
-
-
-def _files(path: Path) -> list[Path]:
-    if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.is_file() and p.suffix in SUFFIXES and _sniff_file(p))
-    return [path]
 
 
 def _sniff_file(path: Path) -> bool:
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
-    return any(marker in head[:4096] for marker in _MARKERS) and head.lstrip()[:1] == b"{"
+    return head.lstrip()[:1] == b"{" and any(marker in head[:4096] for marker in _MARKERS)
+
+
+def _files(path: Path) -> list[Path]:
+    """The export files: the path itself, or the OTLP files of a folder (a Collector's
+    rotated files)."""
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.is_file() and p.suffix in SUFFIXES and _sniff_file(p))
+    return [path]
 
 
 def sniff(path: Path) -> bool:
     """True for an OTLP JSON file (JSON lines or one document) or a folder of them: a JSON
-    object whose first keys include ``resourceSpans``. Reads at most 64 KB; never raises.
+    object naming ``resourceSpans`` in its first 4 KB. Reads at most 64 KB; never raises.
 
     >>> sniff(Path("/nonexistent"))
     False
@@ -183,41 +186,45 @@ def sniff(path: Path) -> bool:
         return False
 
 
-def _documents(path: Path, problems: Problems) -> Iterator[dict]:
-    text = path.read_text(encoding="utf-8", errors="replace")
-    lines = text.splitlines()
-    first = next((l for l in lines if l.strip()), "")
+def _one_document_per_line(data: bytes) -> bool:
+    """JSON lines when the first line is a whole JSON object; else one (indented) document."""
+    first = data.lstrip()[: data.lstrip().find(b"\n") if b"\n" in data.lstrip() else None]
     try:
-        one_per_line = isinstance(json.loads(first), dict)
+        return isinstance(json.loads(first), dict)
     except ValueError:
-        one_per_line = False
-    if not one_per_line:
-        try:
-            yield json.loads(text)
-        except ValueError as exc:
-            problems.add(path, getattr(exc, "lineno", None), f"not JSON: {exc}", text[:200])
+        return False
+
+
+def _documents(path: Path, problems: Problems) -> Iterator[tuple[int | None, Any]]:
+    data = read_bytes(path, problems)
+    if data is None:
         return
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            document = json.loads(line)
-        except ValueError as exc:
-            problems.add(path, number, f"not JSON: {exc}", line)
-            continue
-        if not isinstance(document, dict) or not any(k in document for k in ("resourceSpans", "resource_spans")):
-            problems.add(path, number, "not an OTLP traces document (no resourceSpans)", line)
-            continue
-        yield document
+    if _one_document_per_line(data):
+        yield from iter_jsonl(path, problems, data=data)
+        return
+    source = Source(path, decode(data, path, problems))
+    document, _ = parse_json(source, problems, arrays=("resourceSpans", "resource_spans"))
+    if document is not MISSING:
+        yield 1, document
 
 
-def load(path: Path, *, strict: bool = False, task_key: str = "trace", **_: Any) -> Run:
+def load(path: Path, *, strict: bool = False, **options: Any) -> Run:
     """Load OTLP JSON spans (see the module docstring) into a Run."""
+    opts = SPEC.options_from(options, path)
     path = Path(path)
     problems = Problems(strict)
-    spans = []
+    spans: list[Span] = []
     for file in _files(path):
-        for document in _documents(file, problems):
-            spans.extend(spans_of(document))
+        for line, document in _documents(file, problems):
+            if not isinstance(document, dict) or not any(k in document for k in ("resourceSpans", "resource_spans")):
+                problems.add(file, line, "not an OTLP traces document (no resourceSpans)", short_json(document))
+                continue
+            for span in spans_of(document):
+                span.where = (str(file), line)
+                spans.append(span)
     return run_from_spans(spans, meta={"run_id": path.stem, "source_format": FORMAT, "path": str(path)},
-                          problems=problems, task_key=task_key)
+                          problems=problems, task_key=opts.task_key)
+
+
+SPEC = register(Format(name=FORMAT, sniff=sniff, load=load, options=Options, priority=35,
+                       description="OpenTelemetry spans in OTLP JSON (Collector file exporter, protobuf JSON)"))
