@@ -331,6 +331,29 @@ def test_bad_lines_become_problems_and_strict_raises(pyd, traces_dir):
     assert err.value.line == 2 and err.value.file == str(path)
 
 
+def test_detected_and_loaded_through_the_central_load(pyd, massgen, traces_dir):
+    import analysis_kit as ak
+    from analysis_kit.model import KINDS
+
+    files = {"otlp": [ot.write_collector_jsonl(pyd.spans, traces_dir / "central.jsonl"),
+                      ot.write_protobuf_json(pyd.spans, traces_dir / "central_pb.json")],
+             "logfire": [ot.write_logfire_records(massgen.spans, traces_dir / f"central.{fmt}")
+                         for fmt in RECORD_FORMATS]}
+    for fmt, paths in files.items():
+        for path in paths:
+            assert ak.detect(path) == fmt
+            run = ak.load(path)
+            assert run.meta["source_format"] == fmt
+            assert set(run.events["kind"]) <= set(KINDS)
+            assert run.problems.empty, run.problems
+    by_conversation = ak.load(files["otlp"][0], task_key="conversation")
+    assert by_conversation.meta["load_options"] == {"task_key": "conversation"}
+    assert by_conversation.tasks["task_id"].nunique() == len(
+        {attr(s, "gen_ai.conversation.id") for s in pyd.spans})
+    with pytest.raises(LoadError, match="unknown option"):
+        ak.load(files["otlp"][0], turn=2)
+
+
 def test_sniff(pyd, massgen, traces_dir):
     jsonl = ot.write_collector_jsonl(pyd.spans, traces_dir / "sniff.jsonl")
     pretty = ot.write_protobuf_json(pyd.spans, traces_dir / "sniff.json")

@@ -248,5 +248,5 @@ def load(path: Path, *, strict: bool = False, **options: Any) -> Run:
                           problems=problems, task_key=opts.task_key)
 
 
-SPEC = register(Format(name=FORMAT, sniff=sniff, load=load, options=Options, priority=36,
+SPEC = register(Format(name=FORMAT, sniff=sniff, load=load, options=Options, priority=61,
                        description="Logfire records exports (JSON, CSV, Parquet) and Phoenix span dataframes"))

@@ -226,5 +226,5 @@ def load(path: Path, *, strict: bool = False, **options: Any) -> Run:
                           problems=problems, task_key=opts.task_key)
 
 
-SPEC = register(Format(name=FORMAT, sniff=sniff, load=load, options=Options, priority=35,
+SPEC = register(Format(name=FORMAT, sniff=sniff, load=load, options=Options, priority=60,
                        description="OpenTelemetry spans in OTLP JSON (Collector file exporter, protobuf JSON)"))
