@@ -337,7 +337,7 @@ def test_detected_and_loaded_through_the_central_load(pyd, massgen, traces_dir):
 
     files = {"otlp": [ot.write_collector_jsonl(pyd.spans, traces_dir / "central.jsonl"),
                       ot.write_protobuf_json(pyd.spans, traces_dir / "central_pb.json")],
-             "logfire": [ot.write_logfire_records(massgen.spans, traces_dir / f"central.{fmt}")
+             "logfire": [ot.write_logfire_records(massgen.spans, traces_dir / f"central_records.{fmt}")
                          for fmt in RECORD_FORMATS]}
     for fmt, paths in files.items():
         for path in paths:
