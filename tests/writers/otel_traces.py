@@ -206,7 +206,7 @@ def _pydantic_ai_agents(make_agent: Callable[[Any, str], Any], unit_s: float) ->
 
     async def summary_model(messages, info):
         await pause(8)
-        return ModelResponse(parts=[TextPart("Summary: three cities, two sunny.")],
+        return ModelResponse(parts=[TextPart("Summary: three cities, two sunny. <script>alert('x')</script>")],
                              usage=RequestUsage(input_tokens=300, output_tokens=40, cache_write_tokens=64,
                                                 details={"reasoning_tokens": 25}))
 
@@ -804,3 +804,35 @@ def write_logfire_records(spans: Iterable[ReadableSpan], path: str | Path, *, fm
     else:
         raise ValueError(f"unknown records format {fmt!r}")
     return path
+
+
+# ----------------------------------------------------------------------------- the sample
+
+SAMPLE_NAME = "otlp"
+SAMPLE_FILE = "weather_agents.jsonl"
+SAMPLE_UNIT_S = 0.02  # scripted pauses long enough for waterfalls to read
+
+
+def write_sample(directory: str | Path) -> Path:
+    """The bundled trace sample: the pydantic-ai scenarios (SDK, OpenInference attributes
+    too) and the MassGen session, as the Collector's file exporter writes them, in
+    ``directory/otlp/``; listed in ``directory/samples.json``. Real instrumentation, so ids
+    and times differ at each run: regenerate with
+    ``.venv/bin/python -m tests.writers.otel_traces sample_logs``."""
+    base = Path(directory)
+    target = base / SAMPLE_NAME
+    target.mkdir(parents=True, exist_ok=True)
+    agents = record_pydantic_ai(openinference=True, unit_s=SAMPLE_UNIT_S)
+    session = record_massgen(unit_s=SAMPLE_UNIT_S)
+    path = target / SAMPLE_FILE
+    lines = [collector_line(batch) for batch in _batches(agents.spans, None) + _batches(session.spans, None)]
+    path.write_text("".join(line + "\n" for line in lines))
+    index_file = base / "samples.json"
+    index = json.loads(index_file.read_text()) if index_file.exists() else {}
+    index[SAMPLE_NAME] = f"{SAMPLE_NAME}/{SAMPLE_FILE}"
+    index_file.write_text(json.dumps(dict(sorted(index.items())), indent=2) + "\n")
+    return path
+
+
+if __name__ == "__main__":
+    print(write_sample(sys.argv[1] if len(sys.argv) > 1 else "sample_logs"))
