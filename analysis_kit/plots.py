@@ -800,7 +800,7 @@ def waterfall(data: Run | pd.DataFrame, *, task_id: str | None = None, max_spans
     ax.set_yticks(y, labels, fontsize=8, ha="left")
     ax.tick_params(axis="y", pad=max(len(t) for t in labels) * 5.0)
     ax.set_ylim(len(y) - 0.5, -0.5)  # the root on top
-    ax.legend(handles=handles, title="kind", loc="lower right", fontsize=8)
+    ax.legend(handles=handles, title="kind", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return _finish(ax, title, xlabel, ylabel)
 
 
