@@ -101,6 +101,10 @@ def main() -> None:
     ratio = min(cold) / min(base)
     print(f"cold / baseline (best of each): {ratio:.2f}x (budget <= {BUDGET}x: {'met' if ratio <= BUDGET else 'NOT met'})")
     print(f"warm / baseline: {min(warm) / min(base):.2f}x; load {os.getloadavg()[0]:.2f}")
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(f"peak RSS of this process: {peak / 1e9:.2f} GB ({peak / path.stat().st_size:.1f}x the file)")
 
 
 if __name__ == "__main__":
