@@ -366,3 +366,25 @@ def test_sniff(pyd, massgen, traces_dir):
     other = traces_dir / "other.json"
     other.write_text('{"timestamp": "x", "simulations": []}')
     assert not otlp.sniff(other) and not logfire.sniff(other)
+
+
+def test_damaged_spans_are_kept_and_reported(pyd, traces_dir):
+    """The instrumentation's own lines, damaged: a span without an id, a batch written twice
+    (repeated ids), a start past 2262 and an end before its start."""
+    lines = ot.write_collector_jsonl(pyd.spans, traces_dir / "damage.jsonl").read_text().splitlines()
+    first = json.loads(lines[0])
+    spans = first["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    del spans[0]["spanId"]
+    spans[1]["startTimeUnixNano"] = str(2**63 + 5)
+    spans[2]["endTimeUnixNano"] = str(int(spans[2]["startTimeUnixNano"]) - 1)
+    path = traces_dir / "damaged.jsonl"
+    path.write_text("\n".join([json.dumps(first), *lines[1:], lines[1]]) + "\n")
+    run = otlp.load(path)
+    reasons = run.problems["reason"].tolist()
+    assert len(run.events) == len(pyd.spans) + len(json.loads(lines[1])["resourceSpans"][0]["scopeSpans"][0]["spans"])
+    assert any("has no span id" in r for r in reasons)
+    assert any("repeated in trace" in r for r in reasons)
+    assert any("outside the years 1677-2262" in r for r in reasons)
+    assert any("ends before it starts" in r for r in reasons)
+    assert set(run.problems["line"].dropna()) <= {1, len(lines) + 1}
+    assert an.span_tree(run)["span_id"].notna().all()  # the id-less span is an event, not a tree node

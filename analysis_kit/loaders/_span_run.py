@@ -102,6 +102,14 @@ def _times(values: list[int | None]) -> pd.arrays.DatetimeArray:
         pd.array(np.array([], dtype="datetime64[ns]")).tz_localize("UTC")
 
 
+def _frame(rows: list[dict[str, Any]], time_columns: tuple[str, ...]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    for column in time_columns:
+        if column in frame.columns:
+            frame[column] = _times([row.get(column) for row in rows])
+    return frame
+
+
 def run_from_spans(spans: list[Span], *, meta: dict[str, Any], problems: Problems,
                    task_key: str = "trace") -> Run:
     """The Run of ``spans``: mapped by :func:`_spans.map_spans`, tasks and failures per task,
@@ -111,13 +119,11 @@ def run_from_spans(spans: list[Span], *, meta: dict[str, Any], problems: Problem
     events_columns = mapped["events"]
     built = _tasks_and_failures(spans, mapped["tree"], events_columns)
     facts = _meta(spans, mapped["classes"], events_columns)
-    events = pd.DataFrame(events_columns)
-    tasks = pd.DataFrame(built["tasks"])
-    messages = pd.DataFrame(mapped["messages"])
-    for frame, columns in ((events, ("start", "end")), (tasks, ("start", "end")), (messages, ("timestamp",))):
-        for column in columns:
-            if column in frame.columns:
-                frame[column] = _times(frame[column].tolist())
+    # Times go from the lists of ints straight to datetimes: a DataFrame would first make a
+    # column with a missing time float, which cannot hold nanoseconds since 1970 exactly.
+    events = pd.DataFrame({k: (_times(v) if k in ("start", "end") else v) for k, v in events_columns.items()})
+    tasks = _frame(built["tasks"], ("start", "end"))
+    messages = _frame(mapped["messages"], ("timestamp",))
     for key in ("started", "ended"):
         facts[key] = None if facts[key] is None else pd.Timestamp(facts[key], unit="ns", tz="UTC").isoformat()
     return Run(meta={**facts, "task_key": task_key, **meta}, tasks=tasks, events=events, messages=messages,
