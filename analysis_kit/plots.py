@@ -743,3 +743,97 @@ __all__ = [
     "escape_label", "latency_hist", "latency_box", "gantt", "concurrency_plot", "rounds_plot",
     "cost_bars", "failures_heatmap", "failures_bars", "pass_k_curve", "compare_plot",
 ]
+
+
+# ----------------------------------------------------------------------------- traces
+
+def waterfall(data: Run | pd.DataFrame, *, task_id: str | None = None, max_spans: int = 80,
+              min_width: float = 0.004, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """The waterfall of one trace: one bar per span, in tree order (children under their
+    parent, by start), labels indented by depth, x the seconds since the trace's first span,
+    bars coloured by kind (legend), the self time of each span (not covered by its children)
+    drawn dark inside its bar, failed spans with a red edge and a red x. ``data`` is a Run
+    or its events (give ``task_id``), or a table from :func:`analyses.span_tree`. Spans past
+    ``max_spans`` are left out and counted in the title; bars shorter than ``min_width`` of
+    the trace are widened to it so instants (logs) stay visible.
+
+    >>> ax = waterfall(run, task_id=run.tasks.task_id[0])            # doctest: +SKIP
+    """
+    ax = _axes(ax)
+    is_tree = isinstance(data, pd.DataFrame) and {"depth", "offset_s", "self_s"} <= set(data.columns)
+    tree = data if is_tree else an.span_tree(_table(data, "events"), task_id)
+    if task_id is not None and is_tree:
+        tree = tree[tree["task_id"] == task_id]
+    subject = f"task {escape_label(task_id)}" if task_id is not None else "all tasks"
+    title, xlabel, ylabel = f"Waterfall of {subject}", "seconds since the trace start", "span"
+    tree = tree[tree["offset_s"].notna()]
+    if tree.empty:
+        return _no_data(ax, title, xlabel, ylabel)
+    hidden = max(len(tree) - max_spans, 0)
+    tree = tree.head(max_spans).reset_index(drop=True)
+    if hidden:
+        title += f" (first {max_spans} spans; {hidden} more not drawn)"
+    x0 = tree["offset_s"].to_numpy(dtype="float64")
+    duration = tree["duration_s"].fillna(0.0).to_numpy(dtype="float64")
+    extent = max(float(np.nanmax(x0 + duration) - np.nanmin(x0)), 1e-9)
+    width = np.maximum(duration, min_width * extent)
+    own = np.minimum(tree["self_s"].fillna(0.0).to_numpy(dtype="float64"), width)
+    kinds = _labels(tree["kind"])
+    kind_order = list(dict.fromkeys(kinds))
+    colors = dict(zip(kind_order, sns.color_palette("tab10", len(kind_order))))
+    failed = tree["error"].notna().to_numpy()
+    y = np.arange(len(tree))
+    options = {"alpha": 0.55}
+    options.update(kwargs)
+    ax.barh(y, width, left=x0, height=0.8, color=[colors[k] for k in kinds],
+            edgecolor=np.where(failed, ERROR_COLOR, "none"), linewidth=np.where(failed, 1.5, 0.0),
+            gid="spans", **options)
+    ax.barh(y, own, left=x0, height=0.35, color="0.15", gid="self_time")
+    handles = [Patch(facecolor=colors[k], alpha=options["alpha"], label=k) for k in kind_order]
+    handles.append(Patch(facecolor="0.15", label="self time"))
+    if failed.any():
+        ax.plot(x0[failed] + width[failed], y[failed], linestyle="none", marker="x", color=ERROR_COLOR,
+                markersize=7, gid="errors", label="_errors")
+        handles.append(Line2D([], [], linestyle="none", marker="x", color=ERROR_COLOR, label="error"))
+    depth = tree["depth"].fillna(0).astype("int64").to_numpy()
+    labels = ["  " * int(d) + text for d, text in zip(depth, _labels(tree["name"]))]
+    ax.set_yticks(y, labels, fontsize=8, ha="left")
+    ax.tick_params(axis="y", pad=max(len(t) for t in labels) * 5.0)
+    ax.set_ylim(len(y) - 0.5, -0.5)  # the root on top
+    ax.legend(handles=handles, title="kind", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    return _finish(ax, title, xlabel, ylabel)
+
+
+def self_time_bars(data: Run | pd.DataFrame, *, by: str = "name", top: int = 15, ax: Axes | None = None,
+                   **kwargs: Any) -> Axes:
+    """Where the time really went: per span name (or ``by``), the self time (time not
+    covered by child spans, each second counted once) as dark bars over the total time of
+    those spans (nested time counted at every level) as light bars, largest self time first,
+    the ``top`` groups drawn.
+
+    >>> ax = self_time_bars(run, by="name")                          # doctest: +SKIP
+    """
+    ax = _axes(ax)
+    title, xlabel, ylabel = f"Self time by {by}", "time (s)", by
+    table = an.self_time(data if isinstance(data, Run) else _table(data, "events"), by=by)
+    if table.empty or not table["self_s"].notna().any():
+        return _no_data(ax, title, xlabel, ylabel)
+    lead = ["run_id"] if "run_id" in table.columns else []
+    table = table.head(top).reset_index(drop=True)
+    labels = _labels(table[by])
+    if lead:
+        labels = _labels(table["run_id"]) + " · " + labels
+    y = np.arange(len(table))
+    ax.barh(y, table["total_s"].to_numpy(dtype="float64"), color="C0", alpha=0.3,
+            label="total (nested time at every level)", gid="total", **kwargs)
+    ax.barh(y, table["self_s"].to_numpy(dtype="float64"), color="C0", label="self time", gid="self", **kwargs)
+    for yi, share in zip(y, table["self_share"].to_numpy(dtype="float64")):
+        if np.isfinite(share):
+            ax.text(0, yi, f" {share:.0%}", va="center", fontsize=8, color="white", gid="share")
+    ax.set_yticks(y, list(labels))
+    ax.set_ylim(len(y) - 0.5, -0.5)
+    ax.legend(loc="lower right", fontsize=8)
+    return _finish(ax, title, xlabel, ylabel)
+
+
+__all__ += ["waterfall", "self_time_bars"]

@@ -37,14 +37,17 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_bundled_samples_are_small_and_regenerable(tmp_path):
-    from analysis_kit.samples import sample_paths, write_samples
+    from analysis_kit.samples import sample_paths, sample_writers, write_samples
 
     paths = sample_paths(SAMPLES)
-    assert set(paths) == {"tau2_profile", "tau2_results", "tau2_results_rerun", "maseval", "massgen", "convex"}
+    assert set(paths) == {"tau2_profile", "tau2_results", "tau2_results_rerun", "maseval", "massgen", "convex",
+                          "otlp"}
     total = sum(f.stat().st_size for f in SAMPLES.rglob("*") if f.is_file())
     assert total < 2 * 1024 * 1024
     write_samples(tmp_path, seed=7)
     for fmt in paths:
+        if fmt not in sample_writers():  # otlp: spans real instrumentation recorded (tests/writers)
+            continue
         cmp = filecmp.dircmp(SAMPLES / fmt, tmp_path / fmt)
         assert _same_tree(cmp), f"sample_logs/{fmt} differs from the generator's output (run make samples)"
 

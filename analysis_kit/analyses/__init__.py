@@ -19,6 +19,7 @@ from .latency import latency_stats, slowest, step_times
 from .overview import outcomes, pass_hat_k, totals
 from .rounds import checklist_phases, rounds
 from .timeline import concurrency, interval_union, stalled_tasks, task_timeline, time_split
+from .traces import self_time, slowest_traces, span_tree
 
 __all__ = [
     "totals", "outcomes", "pass_hat_k",
@@ -31,4 +32,5 @@ __all__ = [
     "export_openai_jsonl",
     "answers", "votes", "vote_counts", "agent_reliability", "restarts",
     "compare", "changed_outcomes",
+    "span_tree", "self_time", "slowest_traces",
 ]
