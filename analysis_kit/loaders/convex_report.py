@@ -1,0 +1,391 @@
+"""convex-evals run reports: the markdown of the analyze-run skill, read wherever it states
+each fact (part of the ``convex`` format; ``convex.py`` registers it).
+
+The skill asks an LLM for "run metadata (ID, model, experiment, date, pass rate)", a failure
+summary by step, and per failure "eval, failed step, error, classification, reasoning".
+Each run of the LLM lays that out differently, so each fact is looked for in every shape:
+
+- the header facts as bold, plain or bullet fields, rows of a two-column table, cells of a
+  one-row table, or a sentence ("55 of 66 evals passed"); the model and run id also in the
+  title, a run URL and the file path ``reports/{provider}/{model}/{runId8}_{date}.md``;
+- the pass rate as ``55/66``, ``55 of 66``, counts of passed/total/failed, or a percentage
+  (turned into counts when a total or failed count makes them certain);
+- failures as rows of a table with an eval column, as headings naming an eval (fields under
+  them, or the step and classification in the heading), as list items naming an eval, as
+  pasted ``Eval: ...`` field blocks, or only in summary tables' "Evals" columns; a sentence
+  such as "All 11 failures are MODEL_FAULT" classifies the failures that have no class.
+
+What is not found is a problem row ("no pass rate found", "no model found", "no run id
+found", "no failures found", "no classification found for 2 of 9 failures", ...). Sections
+about other things (recommendations, patterns, prior runs, impact) name evals without
+listing failures: they are not read for failures.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..model import CLASSIFICATIONS, Problems
+from . import _markdown as md
+from . import convex_words as words
+from .convex_words import parse_classification, parse_step, take_eval
+
+
+@dataclass
+class Failure:
+    line: int
+    category: str | None = None
+    name: str | None = None
+    step: str | None = None
+    tests_passed_pct: float | None = None
+    error: str | None = None
+    classification: str | None = None
+    classification_note: str | None = None
+    reasoning: str | None = None
+    listed: set = field(default_factory=set)  # how the report lists it: table, section, item
+    unknown_class: bool = False  # an unknown classification word was reported already
+
+    @property
+    def task_id(self) -> str | None:
+        if self.name is None:
+            return None
+        return f"{self.category}/{self.name}" if self.category else self.name
+
+    def fill_from(self, other: "Failure") -> None:
+        """Take the other listing's values where this one has none (a table, then details)."""
+        for name in ("category", "step", "tests_passed_pct", "error", "classification",
+                     "classification_note", "reasoning"):
+            if getattr(self, name) is None and getattr(other, name) is not None:
+                setattr(self, name, getattr(other, name))
+
+
+@dataclass
+class _Entry:
+    """The failure a run of lines describes, and the fields found for it so far."""
+
+    failure: Failure | None
+    kind: str
+    fields: dict[str, tuple[int, str]] = field(default_factory=dict)
+    prose: list[str] = field(default_factory=list)
+    collecting: str | None = None
+    after_classification: bool = False
+
+
+class ReportReader:
+    """Reads one report's text: ``facts`` (header values with their lines), ``failures``,
+    ``failed_by_step``; every unusable row or field is a problem on ``problems``."""
+
+    def __init__(self, path: Path, text: str, problems: Problems):
+        self.path, self.problems = path, problems
+        self.doc = md.Markdown(text)
+        self.facts: dict[str, tuple[str, int]] = {}
+        self.failures: list[Failure] = []
+        self.by_task: dict[str, Failure] = {}
+        self.failed_by_step: dict[str, int] = {}
+        self.hints: list[tuple[str | None, str, str, str]] = []  # (category, name, what, value)
+        self.covering: list[tuple[str, int, str]] = []  # (classification, line, sentence)
+        self.first_failure_line: int | None = None
+        self.free_lines: list[tuple[int, str]] = []  # text outside failures and mentions
+
+    def problem(self, line: int | None, reason: str, raw: Any = "") -> None:
+        self.problems.add(self.path, line, reason, raw)
+
+    def read(self) -> "ReportReader":
+        for table in self.doc.tables:
+            self._table(table)
+        categories: list[tuple[int, str]] = []
+        for section in self.doc.sections:
+            while categories and categories[-1][0] >= section.level:
+                categories.pop()
+            self._section(section, categories)
+        self._apply_hints()
+        self._apply_covering()
+        return self
+
+    # ------------------------------------------------------------------ tables
+
+    def _table(self, table: md.MdTable) -> None:
+        header = table.header
+        eval_col = _column(header, lambda c: c in words.EVAL_HEADERS)
+        class_col = _column(header, lambda c: "classification" in c or c in ("verdict", "class"))
+        step_col = _column(header, lambda c: c in words.STEP_HEADERS)
+        evals_col = _column(header, lambda c: c in ("evals", "failed evals", "eval names"))
+        mention = words.is_mention(table.section.path)
+        if eval_col is not None and (class_col is not None or step_col is not None):
+            if not mention:
+                self._failure_table(table, eval_col, class_col, step_col)
+        elif header and header[0] in words.STEP_HEADERS and "count" in header:
+            self._step_table(table, header.index("count"), evals_col)
+        elif class_col == 0 and evals_col is not None:
+            for number, raw, row in self._rows(table):
+                value, _, understood = parse_classification(row[0])
+                if understood:
+                    self._hint(row[evals_col], "classification", value)
+        elif not mention and sum(c in words.HEADER_FIELDS for c in header) >= 2 and table.rows:
+            number, _, row = table.rows[0]
+            for key, value in zip(header, row):
+                if key in words.HEADER_FIELDS and md.clean(value):
+                    self.facts.setdefault(words.HEADER_FIELDS[key], (value, number))
+
+    def _rows(self, table: md.MdTable):
+        for number, raw, row in table.rows:
+            if len(row) != len(table.header):
+                self.problem(number, f"table row has {len(row)} cells, the header has "
+                             f"{len(table.header)}", raw)
+                continue
+            yield number, raw, row
+
+    def _failure_table(self, table, eval_col, class_col, step_col) -> None:
+        header = table.header
+        reason_col = _column(header, lambda c: "reasoning" in c or c == "reason")
+        error_col = _column(header, lambda c: c in ("error", "error message"))
+        category_col = _column(header, lambda c: c == "category")
+        for number, raw, row in self._rows(table):
+            ref = take_eval(row[eval_col])
+            if ref is None:
+                text = md.clean(row[eval_col])
+                if not text:
+                    self.problem(number, "table row names no eval", raw)
+                    continue
+                ref = (*(text.split("/", 1) if "/" in text else (None, text)), "")
+            failure = Failure(number, ref[0], ref[1])
+            if failure.category is None and category_col is not None:
+                failure.category = md.clean(row[category_col])
+            if step_col is not None:
+                failure.step, failure.tests_passed_pct = parse_step(row[step_col])
+            if reason_col is not None:
+                failure.reasoning = md.clean(row[reason_col])
+            if error_col is not None:
+                failure.error = md.clean(row[error_col])
+            if class_col is not None:
+                self._classify(failure, row[class_col], number, raw)
+            self._add(failure, "table", raw)
+
+    def _step_table(self, table: md.MdTable, count_col: int, evals_col: int | None) -> None:
+        for number, raw, row in self._rows(table):
+            step, _ = parse_step(row[0])
+            if step in (None, "total"):
+                continue
+            count = re.match(r"\s*(\d+)", md.clean(row[count_col]) or "")
+            if count is None:
+                self.problem(number, "step count is not a number", raw)
+                continue
+            self.failed_by_step[step] = self.failed_by_step.get(step, 0) + int(count.group(1))
+            if evals_col is not None:
+                self._hint(row[evals_col], "step", step)
+
+    def _hint(self, cell: str, what: str, value: str) -> None:
+        for item in re.split(r"[,;]\s*", md.plain(cell)):
+            ref = take_eval(item)
+            if ref is not None:
+                self.hints.append((ref[0], ref[1], what, value))
+
+    # ------------------------------------------------------------------ sections
+
+    def _section(self, section: md.Section, categories: list[tuple[int, str]]) -> None:
+        mention = words.is_mention(section.path)
+        failure, bare = (None, None) if mention or not section.level else self._heading(section)
+        if bare:
+            categories.append((section.level, bare))
+        if failure is None and not mention and section.level:
+            self.free_lines.append((section.line, section.title))
+        context = [c for _, c in categories if c != bare]
+        entry = _Entry(failure, "section")
+        for number, line in section.lines:
+            self._covering(number, line)
+            entry = self._line(section, entry, number, line, mention, failure is None) or entry
+        if entry.failure is None and bare and "classification" in entry.fields:
+            # "### 003-crons" with a classification under it is an eval, not a category.
+            categories.pop()
+            entry.failure = Failure(section.line, None, bare)
+        self._finish(entry, context[-1] if context else None, section.title)
+
+    def _heading(self, section: md.Section) -> tuple[Failure | None, str | None]:
+        """A failure from a heading such as "3. 005-function_calling (000-fundamentals) --
+        deploy", or the bare eval/category name of a heading such as "000-fundamentals"."""
+        text = words.HEADING_PREFIX.sub("", md.strip_numbering(section.title), count=1)
+        ref = take_eval(text)
+        if ref is None:
+            return None, None
+        category, name, rest = ref
+        found = words.read_suffix(rest)
+        if category is None and not (found["step"] or found["classification"]):
+            return None, name
+        failure = Failure(section.line, category, name, found["step"], found["pct"])
+        failure.classification, failure.classification_note = found["classification"], found["note"]
+        return failure, None
+
+    def _line(self, section, entry: _Entry, number: int, line: str, mention: bool,
+              items_start: bool) -> _Entry | None:
+        """Read one line into ``entry``; a new entry when the line starts another failure."""
+        if line == md.CODE or md.RULE.match(line) or not line.strip():
+            entry.collecting = None
+            if entry.prose and entry.prose[-1] != "":
+                entry.prose.append("")
+            return None
+        item = md.list_item(line)
+        if item and items_start and not mention:
+            started = self._item(item[1], number)
+            if started is not None:
+                self._finish(entry, None, section.title)
+                return _Entry(started, "item")
+        found = md.field(line)
+        key = words.FAILURE_FIELDS.get(found[0]) if found else None
+        if key == "eval" and items_start and not mention:
+            ref = take_eval(found[1])
+            if ref is not None:
+                failure = Failure(number, ref[0], ref[1])
+                if entry.failure is None:
+                    entry.failure, entry.kind = failure, "item"
+                    return None
+                self._finish(entry, None, section.title)
+                return _Entry(failure, "item")
+        if key is not None and entry.failure is None and mention:
+            return None  # a mention's fields are not this run's failures
+        if key is not None and key != "eval":
+            entry.collecting = None
+            if key not in entry.fields and found[1]:
+                entry.fields[key] = (number, found[1])
+                entry.collecting = key if key == "reasoning" else None
+            entry.after_classification |= key == "classification"
+            return None
+        if entry.failure is None and not mention:
+            self.free_lines.append((number, line))
+            if found and found[0] in words.HEADER_FIELDS:
+                self.facts.setdefault(words.HEADER_FIELDS[found[0]], (found[1], number))
+                return None
+        if line.lstrip().startswith("|") or item:
+            return None
+        if entry.collecting:
+            num, text = entry.fields[entry.collecting]
+            entry.fields[entry.collecting] = (num, f"{text} {line.strip()}")
+        elif entry.after_classification or entry.kind == "item":
+            entry.prose.append(line.strip())
+        return None
+
+    def _item(self, text: str, number: int) -> Failure | None:
+        """A failure from a list item that starts with an eval ("`003-crons` (deploy):
+        MODEL_FAULT — reason"); None for other items and for lists of names ("a, b, c")."""
+        ref = take_eval(text)
+        if ref is None or re.match(r"\s*[,;&]|\s+and\s", ref[2]):
+            return None
+        found = words.read_suffix(ref[2])
+        failure = Failure(number, ref[0], ref[1], found["step"], found["pct"])
+        failure.classification, failure.classification_note = found["classification"], found["note"]
+        failure.reasoning = md.clean(found["rest"])
+        return failure
+
+    def _finish(self, entry: _Entry, category: str | None, title: str) -> None:
+        failure, fields = entry.failure, entry.fields
+        if failure is None:
+            if "classification" in fields:
+                number, value = fields["classification"]
+                if not self._covering(number, f"classification {value}"):
+                    self.problem(number, "a classification under a heading that names no eval", title)
+            return
+        if failure.category is None:
+            failure.category = category
+        if "reasoning" not in fields:
+            paragraph = " ".join(md.first_paragraph(entry.prose))
+            if paragraph:
+                fields["reasoning"] = (failure.line, paragraph)
+        self._apply_fields(failure, fields)
+        if failure.classification is None and not failure.unknown_class:
+            failure.classification = words.loose_classification(entry.prose)
+        self._add(failure, entry.kind, title)
+
+    def _apply_fields(self, failure: Failure, fields: dict[str, tuple[int, str]]) -> None:
+        if "classification" in fields:
+            number, value = fields["classification"]
+            self._classify(failure, value, number, self.doc.lines[number - 1])
+        if "step" in fields:
+            step, pct = parse_step(fields["step"][1])
+            failure.step = failure.step or step
+            if failure.tests_passed_pct is None:
+                failure.tests_passed_pct = pct
+        if "category" in fields and failure.category is None:
+            failure.category = md.clean(fields["category"][1])
+        if "error" in fields:
+            failure.error = md.clean(fields["error"][1])
+        if "reasoning" in fields:
+            failure.reasoning = fields["reasoning"][1].strip()
+
+    def _classify(self, failure: Failure, text: str | None, number: int, raw: str) -> None:
+        if not md.clean(text):
+            return
+        value, note, understood = parse_classification(text)
+        if not understood:
+            failure.unknown_class = True
+            self.problem(number, f"unknown classification {(md.clean(text) or '')[:60]!r}", raw)
+            return
+        failure.classification, failure.classification_note = value, note
+
+    def _add(self, failure: Failure, kind: str, raw: str) -> None:
+        """List a failure; the same eval again in another kind of listing fills in what the
+        first lacks (a table row, then its details), in the same kind it is a problem."""
+        key = failure.task_id
+        known = self.by_task.get(key) or self._by_name(failure)
+        if known is None:
+            failure.listed.add(kind)
+            self.by_task[key] = failure
+            self.failures.append(failure)
+            if self.first_failure_line is None or failure.line < self.first_failure_line:
+                self.first_failure_line = failure.line
+            return
+        if kind in known.listed:
+            self.problem(failure.line, f"eval {key} is listed twice; the first entry is kept", raw)
+        known.listed.add(kind)
+        known.fill_from(failure)
+
+    def _by_name(self, failure: Failure) -> Failure | None:
+        """The one failure listed with the same eval name where either side has no category."""
+        same = [f for f in self.failures if f.name == failure.name
+                and (f.category is None or failure.category is None)]
+        return same[0] if len(same) == 1 else None
+
+    # ------------------------------------------------------------------ covering facts
+
+    def _covering(self, number: int, line: str) -> bool:
+        """Note a sentence that classifies every failure ("All 11 failures are MODEL_FAULT")."""
+        if line == md.CODE:
+            return False
+        found = words.covering_class(line)
+        if found:
+            self.covering.append((found, number, line.strip()))
+        return found is not None
+
+    def _apply_covering(self) -> None:
+        classes = {c for c, _, _ in self.covering}
+        open_ = [f for f in self.failures if f.classification is None and not f.unknown_class]
+        if not open_ or not classes:
+            return
+        if len(classes) > 1:
+            number, _, sentence = self.covering[0]
+            self.problem(number, f"sentences classifying every failure disagree ({', '.join(sorted(classes))}); "
+                         "not used", sentence)
+            return
+        for failure in open_:
+            failure.classification = next(iter(classes))
+
+    def _apply_hints(self) -> None:
+        """Steps and classes named in summary tables fill the failures listed; a report that
+        lists its failures only there gets them from there."""
+        for category, name, what, value in self.hints:
+            target = Failure(0, category, name)
+            known = self.by_task.get(target.task_id) or self._by_name(target)
+            if known is None and not any("summary" not in f.listed for f in self.failures):
+                target.line = self.doc.tables[0].line if self.doc.tables else 0
+                self._add(target, "summary", "")
+                known = target
+            if known is not None and getattr(known, what) is None:
+                setattr(known, what, value)
+
+
+def _column(header: list[str], test) -> int | None:
+    return next((i for i, c in enumerate(header) if test(c)), None)
+
+
+__all__ = ["ReportReader", "Failure", "CLASSIFICATIONS"]
