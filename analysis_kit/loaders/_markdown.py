@@ -30,6 +30,7 @@ FENCE = re.compile(r"^\s*(```|~~~)")
 HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<text>.*?)\s*#*\s*$")
 RULE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$")
 LIST_ITEM = re.compile(r"^(?P<indent>\s*)(?:[-*+]|\d+[.)])\s+(?P<text>.*)$")
+BOLD_LINE = re.compile(r"^\s*(?:\*\*|__)(?P<text>[^*_].*?)(?:\*\*|__):?\s*$")  # a line all in bold
 NUMBERING = re.compile(r"^(?:\d+\s*[.):]|#\d+\s*[.):]?)\s+")
 LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 # "**Key**: v", "**Key:** v", "__Key__ - v", "*Key*: v": the key in emphasis, then the value.

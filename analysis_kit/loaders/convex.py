@@ -22,13 +22,14 @@ each, in date order) and registers the format.
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ..exceptions import LoadError
-from ..model import CLASSIFICATIONS, Problems, Run, concat_runs
+from ..model import Problems, Run, concat_runs
 from . import convex_words as words
 from ._columns import Table
 from ._read import read_text
@@ -54,11 +55,12 @@ def _head(path: Path) -> str:
 def _looks_like_report(path: Path, text: str) -> bool:
     if "reports" in path.parts[:-1] or REPORT_STEM.match(path.stem):
         return True
-    head, lower = text[:4000].lower(), text.lower()
+    head = text[:4000].lower()
     if "run analysis" in head:
         return True
-    classified = "classification" in lower or any(c.lower() in lower for c in CLASSIFICATIONS)
-    return classified and ("eval" in head or "convex" in head)
+    classified = "classification" in text.lower() or re.search(words.CLASS_WORD, text, re.I)
+    named = "eval" in head or "convex" in head or re.search(rf"{words.EVAL_ID}/{words.EVAL_ID}", head)
+    return bool(classified and named)
 
 
 def _sniff_file(path: Path) -> bool:

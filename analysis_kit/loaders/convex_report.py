@@ -69,9 +69,13 @@ class _Entry:
     failure: Failure | None
     kind: str
     fields: dict[str, tuple[int, str]] = field(default_factory=dict)
-    prose: list[str] = field(default_factory=list)
+    prose: list[str] = field(default_factory=list)  # paragraphs after the classification
+    text: list[str] = field(default_factory=list)  # every prose line (a classification in prose)
     collecting: str | None = None
-    after_classification: bool = False
+    after_classification: bool = False  # prose after it is the reasoning when no field says
+
+    def __post_init__(self) -> None:
+        self.after_classification = self.failure is not None and self.failure.classification is not None
 
 
 class ReportReader:
@@ -89,6 +93,7 @@ class ReportReader:
         self.covering: list[tuple[str, int, str]] = []  # (classification, line, sentence)
         self.first_failure_line: int | None = None
         self.free_lines: list[tuple[int, str]] = []  # text outside failures and mentions
+        self.category: str | None = None  # the category heading the lines read stand under
 
     def problem(self, line: int | None, reason: str, raw: Any = "") -> None:
         self.problems.add(self.path, line, reason, raw)
@@ -193,6 +198,7 @@ class ReportReader:
         if failure is None and not mention and section.level:
             self.free_lines.append((section.line, section.title))
         context = [c for _, c in categories if c != bare]
+        self.category = context[-1] if context else None
         entry = _Entry(failure, "section")
         for number, line in section.lines:
             self._covering(number, line)
@@ -201,12 +207,16 @@ class ReportReader:
             # "### 003-crons" with a classification under it is an eval, not a category.
             categories.pop()
             entry.failure = Failure(section.line, None, bare)
-        self._finish(entry, context[-1] if context else None, section.title)
+        self._finish(entry, section.title)
 
     def _heading(self, section: md.Section) -> tuple[Failure | None, str | None]:
-        """A failure from a heading such as "3. 005-function_calling (000-fundamentals) --
-        deploy", or the bare eval/category name of a heading such as "000-fundamentals"."""
-        text = words.HEADING_PREFIX.sub("", md.strip_numbering(section.title), count=1)
+        return self._title(section.title, section.line)
+
+    def _title(self, title: str, number: int) -> tuple[Failure | None, str | None]:
+        """A failure from a title (a heading, or a line all in bold) such as "3.
+        005-function_calling (000-fundamentals) -- deploy", or the bare eval/category name of
+        a title such as "000-fundamentals"."""
+        text = words.HEADING_PREFIX.sub("", md.strip_numbering(md.plain(title)), count=1)
         ref = take_eval(text)
         if ref is None:
             return None, None
@@ -214,7 +224,7 @@ class ReportReader:
         found = words.read_suffix(rest)
         if category is None and not (found["step"] or found["classification"]):
             return None, name
-        failure = Failure(section.line, category, name, found["step"], found["pct"])
+        failure = Failure(number, category, name, found["step"], found["pct"])
         failure.classification, failure.classification_note = found["classification"], found["note"]
         return failure, None
 
@@ -226,11 +236,17 @@ class ReportReader:
             if entry.prose and entry.prose[-1] != "":
                 entry.prose.append("")
             return None
+        bold = md.BOLD_LINE.match(line)
+        if bold and items_start and not mention:
+            started = self._title(bold["text"], number)[0]
+            if started is not None:  # "**1. 003-crons (000-fundamentals) — deploy**"
+                self._finish(entry, section.title)
+                return _Entry(started, "section")
         item = md.list_item(line)
         if item and items_start and not mention:
             started = self._item(item[1], number)
             if started is not None:
-                self._finish(entry, None, section.title)
+                self._finish(entry, section.title)
                 return _Entry(started, "item")
         found = md.field(line)
         key = words.FAILURE_FIELDS.get(found[0]) if found else None
@@ -241,7 +257,7 @@ class ReportReader:
                 if entry.failure is None:
                     entry.failure, entry.kind = failure, "item"
                     return None
-                self._finish(entry, None, section.title)
+                self._finish(entry, section.title)
                 return _Entry(failure, "item")
         if key is not None and entry.failure is None and mention:
             return None  # a mention's fields are not this run's failures
@@ -259,6 +275,7 @@ class ReportReader:
                 return None
         if line.lstrip().startswith("|") or item:
             return None
+        entry.text.append(line)
         if entry.collecting:
             num, text = entry.fields[entry.collecting]
             entry.fields[entry.collecting] = (num, f"{text} {line.strip()}")
@@ -278,7 +295,7 @@ class ReportReader:
         failure.reasoning = md.clean(found["rest"])
         return failure
 
-    def _finish(self, entry: _Entry, category: str | None, title: str) -> None:
+    def _finish(self, entry: _Entry, title: str) -> None:
         failure, fields = entry.failure, entry.fields
         if failure is None:
             if "classification" in fields:
@@ -287,14 +304,14 @@ class ReportReader:
                     self.problem(number, "a classification under a heading that names no eval", title)
             return
         if failure.category is None:
-            failure.category = category
+            failure.category = self.category
         if "reasoning" not in fields:
             paragraph = " ".join(md.first_paragraph(entry.prose))
             if paragraph:
                 fields["reasoning"] = (failure.line, paragraph)
         self._apply_fields(failure, fields)
         if failure.classification is None and not failure.unknown_class:
-            failure.classification = words.loose_classification(entry.prose)
+            failure.classification = words.loose_classification(entry.text)
         self._add(failure, entry.kind, title)
 
     def _apply_fields(self, failure: Failure, fields: dict[str, tuple[int, str]]) -> None:

@@ -174,6 +174,11 @@ def read_suffix(rest: str) -> dict:
             found["classification"], found["note"], _ = parse_classification(part)
             consumed = end
             continue
+        if re.fullmatch(r"\d+(?:\.\d+)?\s*%(?:\s*pass(?:ed|ing)?)?", part):  # "(tests, 33%)"
+            if found["pct"] is None:
+                found["pct"] = float(PERCENT.match(part).group(1))
+            consumed = end
+            continue
         step, pct = parse_step(part)
         if found["step"] is None and step in STEPS:
             found["step"], found["pct"], consumed = step, pct, end
