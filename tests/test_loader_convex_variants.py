@@ -12,11 +12,14 @@ Every variant describes the same run: claude-opus-4-6 (anthropic), run
 
 from __future__ import annotations
 
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from analysis_kit.exceptions import LoadError
 from analysis_kit.loaders import convex
@@ -25,6 +28,9 @@ RUN = "jn7vq2xk8m4p6r9t1w3y5z7b0c2d4f6h"
 STANDARD = "reports/anthropic/claude-opus-4-6/jn7vq2xk_2026-03-10.md"
 CRONS, PAGINATION, MUTATION = ("000-fundamentals/003-crons", "002-queries/018-pagination_returns_validator",
                                "006-clients/001-use_mutation")
+REAL_NAMES = ("anthropic/claude-haiku-4-5/jn7ajdrr_2026-02-06.md", "google/gemini-3-pro-preview/jn728rtz_2026-02-17.md",
+              "minimax/minimax-m2.5/jn76ntf9_2026-02-19.md", "openai/gpt-5.2-codex/jn76nmvg_2026-02-11.md",
+              "qwen/qwen3.5-plus-02-15/jn78pe46_2026-02-18.md")
 # task -> (step, classification): the facts every layout below states in its own way.
 FAILURES = {CRONS: ("deploy", "MODEL_FAULT"), PAGINATION: ("tests", "KNOWN_GAP"),
             MUTATION: ("eslint", "OVERLY_STRICT")}
@@ -477,6 +483,24 @@ def test_a_run_id_that_contradicts_the_file_name(tmp_path):
                             "name's prefix jn7vq2xk"]
 
 
+def test_a_percentage_that_contradicts_the_counts(tmp_path):
+    run = convex.load(write(tmp_path, f"""
+        # Run Analysis: claude-opus-4-6
+
+        - **Run ID**: {RUN}
+        - **Pass rate**: 63/66 (83%)
+
+        ## Failures
+
+        - `000-fundamentals/003-crons` — deploy — MODEL_FAULT
+        - `002-queries/018-pagination_returns_validator` — tests — KNOWN_GAP
+        - `006-clients/001-use_mutation` — eslint — OVERLY_STRICT
+        """))
+    assert_counts(run)  # the counts are what the report states; the percentage is checked against them
+    assert run.problems[["line", "reason"]].values.tolist() == [
+        [4, "the pass rate 63/66 is 95.5%, not 83% as written"]]
+
+
 def test_mentions_in_recommendations_are_not_failures(tmp_path):
     run = convex.load(write(tmp_path, f"""
         # Run Analysis: claude-opus-4-6
@@ -504,3 +528,162 @@ def test_mentions_in_recommendations_are_not_failures(tmp_path):
         """))
     assert facts(run) == {CRONS: ("deploy", "MODEL_FAULT")}
     assert run.problems.empty
+
+
+# ------------------------------------------------------------------ the real reports in every layout
+# The facts of each real report (loaded from its own layout, checked by hand in
+# test_loader_convex.py) written again in each header style and failure layout: whatever the
+# shape, the loader finds the same pass counts, model, run id and failures.
+
+def _step_text(f) -> str:
+    return f"{f.step} ({f.tests_passed_pct:g}%)" if pd.notna(f.tests_passed_pct) else f.step
+
+
+def _header_bullets(m):
+    return (f"# Run Analysis: {m['model']}\n\n- **Run ID**: {m['convex_run_id']}\n- **Model**: {m['model']}\n"
+            f"- **Pass rate**: {m['tasks_passed']}/{m['tasks_total']}\n")
+
+
+def _header_bold(m):
+    pct = f"{100 * m['tasks_passed'] / m['tasks_total']:.1f}"
+    return (f"# Report\n\n**Run ID:** `{m['convex_run_id']}`\n**Model:** `{m['model']}`\n"
+            f"**Pass rate:** {m['tasks_passed']} of {m['tasks_total']} ({pct}%)\n")
+
+
+def _header_field_table(m):
+    return (f"# Run report\n\n## Run metadata\n\n| Field | Value |\n|---|---|\n| Run ID | `{m['convex_run_id']}` |\n"
+            f"| Model | {m['model']} |\n| Pass rate | `{m['tasks_passed']} / {m['tasks_total']}` |\n")
+
+
+def _header_one_row(m):
+    return (f"# Evals report\n\n| Model | Run ID | Passed | Total |\n|---|---|---|---|\n"
+            f"| {m['model']} | {m['convex_run_id']} | {m['tasks_passed']} | {m['tasks_total']} |\n")
+
+
+def _header_sentence(m):
+    return (f"# Run Analysis: {m['model']}\n\nRun: https://convex-evals.netlify.app/experiment/x/run/"
+            f"{m['convex_run_id']}/\n\nThe model passed {m['tasks_passed']} of {m['tasks_total']} evals.\n")
+
+
+HEADERS = [_header_bullets, _header_bold, _header_field_table, _header_one_row, _header_sentence]
+
+
+def _table(failures):
+    rows = "".join(f"| `{f.task_id}` | {_step_text(f)} | {f.classification} | {f.reasoning} |\n"
+                   for f in failures.itertuples())
+    return "| Eval | Failed step | Classification | One-line reasoning |\n| --- | --- | --- | --- |\n" + rows
+
+
+def _sections(failures):
+    return "".join(f"### {i}. {f.name} ({f.category}) -- {_step_text(f)}\n\n**Classification**: {f.classification}"
+                   f"\n\n{f.reasoning}\n\n```ts\n### not a heading\n```\n\n---\n\n"
+                   for i, f in enumerate(failures.itertuples(), 1))
+
+
+def _field_tables(failures):
+    return "".join(f"### {i}. {f.task_id} — {f.step} failed\n\n| Field | Value |\n|---|---|\n"
+                   f"| **Classification** | {f.classification} |\n| **Failed step** | {_step_text(f)} |\n\n"
+                   f"**Reasoning:** {f.reasoning}\n\n" for i, f in enumerate(failures.itertuples(), 1))
+
+
+def _categories(failures):
+    out = ""
+    for category, group in failures.groupby("category", sort=False):
+        out += f"### {category}\n\n" + "".join(
+            f"#### {f.name} — {_step_text(f)}\n- **Classification:** {f.classification}\n- **Reasoning:** {f.reasoning}\n\n"
+            for f in group.itertuples())
+    return out
+
+
+def _items(failures):
+    return "".join(f"{i}. `{f.task_id}` ({_step_text(f)}): **{f.classification}** — {f.reasoning}\n"
+                   for i, f in enumerate(failures.itertuples(), 1))
+
+
+def _bold_lines(failures):
+    return "".join(f"**{f.task_id} — {_step_text(f)} — {f.classification}**\n\n{f.reasoning}\n\n"
+                   for f in failures.itertuples())
+
+
+def _pasted(failures):
+    return "".join(f"- Eval: {f.name} ({f.category})\n- Failed step: {_step_text(f)}\n- Classification: "
+                   f"{f.classification}\n- Reasoning: {f.reasoning}\n\n" for f in failures.itertuples())
+
+
+LAYOUTS = [_table, _sections, _field_tables, _categories, _items, _bold_lines, _pasted]
+
+
+@pytest.fixture(scope="module")
+def real_runs():
+    from conftest import real
+
+    tree = convex.load(real("convex_evals", "reports"))
+    return [tree.select(run_id) for run_id in tree.meta["run_ids"]]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda f: f.__name__[1:])
+def test_real_facts_in_every_layout(tmp_path, real_runs, layout):
+    # Seven reports per layout, each with another header style: every layout meets every style.
+    shift = LAYOUTS.index(layout)
+    for index, run in enumerate(real_runs):
+        m, failures = run.meta, run.failures
+        header = HEADERS[(index + shift) % len(HEADERS)]
+        text = header(m) + "\n## Per-Failure Analysis\n\n" + layout(failures) + (
+            "\n## Recommendations\n\n- `000-fundamentals/001-empty_functions`: MODEL_FAULT in a prior run\n")
+        path = tmp_path / f"{m['convex_run_id'][:8]}.md"
+        path.write_text(text, encoding="utf-8")
+        got = convex.load(path)
+        where = f"{m['run_id']} with {header.__name__} and {layout.__name__}"
+        assert got.problems.empty, (where, got.problems["reason"].tolist())
+        assert (got.meta["tasks_passed"], got.meta["tasks_total"]) == (m["tasks_passed"], m["tasks_total"]), where
+        assert (got.meta["model"], got.meta["convex_run_id"]) == (m["model"], m["convex_run_id"]), where
+        want = failures[["task_id", "step", "classification", "tests_passed_pct", "reasoning"]]
+        have = got.failures[["task_id", "step", "classification", "tests_passed_pct", "reasoning"]]
+        pd.testing.assert_frame_equal(have.reset_index(drop=True), want.reset_index(drop=True),
+                                      check_dtype=False, obj=where)
+
+
+# ------------------------------------------------------------------ damaged reports
+
+REPORT_EDITS = ("delete", "duplicate", "swap", "unbold", "junk", "cut")
+
+
+@settings(max_examples=30, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_edited_real_reports_load_or_raise_load_error(data):
+    """Lines of a real report deleted, repeated, swapped, stripped of markup, replaced by junk
+    or cut: a Run whose problems name the file (and real lines), or a LoadError naming it."""
+    from conftest import real
+
+    name = data.draw(st.sampled_from(sorted(REAL_NAMES)))
+    lines = real("convex_evals", "reports", name).read_text(encoding="utf-8").splitlines()
+    for _ in range(data.draw(st.integers(1, 6))):
+        at = data.draw(st.integers(0, len(lines) - 1))
+        edit = data.draw(st.sampled_from(REPORT_EDITS))
+        if edit == "delete":
+            del lines[at]
+        elif edit == "duplicate":
+            lines.insert(at, lines[at])
+        elif edit == "swap":
+            lines[at], lines[-1 - at] = lines[-1 - at], lines[at]
+        elif edit == "unbold":
+            lines[at] = lines[at].replace("**", "").replace("`", "")
+        elif edit == "junk":
+            lines[at] = data.draw(st.text(max_size=80))
+        else:
+            lines = lines[:at]
+        if not lines:
+            break
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "reports" / name
+        path.parent.mkdir(parents=True)
+        path.write_text("\n".join(lines), encoding="utf-8", errors="surrogatepass")
+        try:
+            run = convex.load(path)
+        except LoadError as exc:
+            assert exc.file == str(path)
+            return
+    assert run.problems["file"].eq(str(path)).all()
+    assert run.problems["line"].dropna().between(1, len(lines)).all()
+    assert run.failures["task_id"].notna().all()

@@ -120,7 +120,7 @@ def _pass_counts(reader: ReportReader) -> tuple[int | None, int | None, str | No
     if total is None and passed is not None and failed is not None:
         total = passed + failed
     pct = pct or given[2]
-    if (passed is None or total is None) and pct is None and not fact.get("pass_rate"):
+    if (passed is None or total is None) and pct is None:
         passed, total, pct = _pass_sentence(reader)
     if (passed is None or total is None) and pct:
         passed, total = words.counts_from_percent(pct, total, failed) or (None, None)
@@ -153,7 +153,7 @@ def _run_id(reader: ReportReader) -> str | None:
     return None
 
 
-def _report_meta(path: Path, reader: ReportReader, where: Where) -> dict[str, Any]:
+def _report_meta(path: Path, reader: ReportReader, where: Where, counts: tuple) -> dict[str, Any]:
     fact = {k: v for k, (v, _) in reader.facts.items()}
     path_provider, path_model = _path_identity(path)
     model_reported, paren_provider, formatted = words.model_and_provider(fact.get("model"))
@@ -165,7 +165,7 @@ def _report_meta(path: Path, reader: ReportReader, where: Where) -> dict[str, An
     date = next((m.group(0) for m in (words.DATE.search(t or "") for t in (fact.get("date"), title)) if m),
                 stem["date"] if stem else None)
     model, convex_id = path_model or model_reported, _run_id(reader)
-    passed, total, pct, failed = _pass_counts(reader)
+    passed, total, pct, failed = counts
     meta: dict[str, Any] = {
         "run_id": f"{path_provider}/{path_model}/{path.stem}" if path_provider else path.stem,
         "source_format": FORMAT, "path": str(path), "benchmark": BENCHMARK, "domain": None,
@@ -186,17 +186,25 @@ def _report_meta(path: Path, reader: ReportReader, where: Where) -> dict[str, An
         meta["tasks_failed"] = failed
     if pct is not None:
         meta["pass_rate_reported"] = round(float(pct) / 100, 6)
-    missing = _not_found(reader, where, meta, pct, stem["prefix"] if stem else None)
+    missing = _report_problems(reader, where, meta, pct, stem["prefix"] if stem else None)
     if missing:
         meta["missing_header"] = missing
     return meta
 
 
-def _not_found(reader: ReportReader, where: Where, meta: dict, pct: str | None, prefix: str | None) -> list[str]:
-    """A problem row for each fact the report does not state; the names of those missing."""
+def _report_problems(reader: ReportReader, where: Where, meta: dict, pct: str | None,
+                     prefix: str | None) -> list[str]:
+    """A problem row for each fact the report does not state, or states against itself; the
+    names of the facts missing."""
     missing = []
+    line = reader.facts.get("pass_rate", (None, None))[1]
+    if "tasks_total" in meta and pct is not None and meta["tasks_total"]:
+        # Written rounded or cut to its decimals: off by more than one last digit is an error.
+        exact = 100 * meta["tasks_passed"] / meta["tasks_total"]
+        if abs(exact - float(pct)) > 10 ** -len(pct.partition(".")[2]) + 1e-9:
+            where.at(line).problem(f"the pass rate {meta['tasks_passed']}/{meta['tasks_total']} is "
+                                   f"{exact:.1f}%, not {pct}% as written")
     if "tasks_total" not in meta:
-        line = reader.facts.get("pass_rate", (None, None))[1]
         if pct is not None:
             where.at(line).problem(f"no eval counts found: the pass rate is given only as {pct}%")
         else:
@@ -240,12 +248,12 @@ def load_report(path: Path, problems: Problems) -> Run | None:
     if text is None:
         return None
     reader = ReportReader(path, text, problems).read()
-    passed, total, pct, _ = _pass_counts(reader)
-    if not reader.failures and total is None and pct is None:
+    counts = _pass_counts(reader)
+    if not reader.failures and counts[1] is None and counts[2] is None:
         problems.add(path, None, "no pass rate and no failures: not a convex-evals run report", text[:200])
         return None
     where = Where(problems, path)
-    meta = _report_meta(path, reader, where)
+    meta = _report_meta(path, reader, where, counts)
     tasks, failures = _tables(reader.failures, path, where)
     return Run(meta=meta, tasks=tasks, failures=failures, problems=problems.frame())
 

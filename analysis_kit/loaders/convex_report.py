@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..model import CLASSIFICATIONS, Problems
+from ..model import Problems
 from . import _markdown as md
 from . import convex_words as words
 from .convex_words import parse_classification, parse_step, take_eval
@@ -89,7 +89,7 @@ class ReportReader:
         self.failures: list[Failure] = []
         self.by_task: dict[str, Failure] = {}
         self.failed_by_step: dict[str, int] = {}
-        self.hints: list[tuple[str | None, str, str, str]] = []  # (category, name, what, value)
+        self.hints: list[tuple[int, str | None, str, str, str]] = []  # (line, category, name, what, value)
         self.covering: list[tuple[str, int, str]] = []  # (classification, line, sentence)
         self.first_failure_line: int | None = None
         self.free_lines: list[tuple[int, str]] = []  # text outside failures and mentions
@@ -97,6 +97,11 @@ class ReportReader:
 
     def problem(self, line: int | None, reason: str, raw: Any = "") -> None:
         self.problems.add(self.path, line, reason, raw)
+
+    def fact(self, key: str, value: str, line: int) -> None:
+        """Keep a header fact; where the report states it twice, the first place counts."""
+        if key not in self.facts or line < self.facts[key][1]:
+            self.facts[key] = (value, line)
 
     def read(self) -> "ReportReader":
         for table in self.doc.tables:
@@ -128,12 +133,12 @@ class ReportReader:
             for number, raw, row in self._rows(table):
                 value, _, understood = parse_classification(row[0])
                 if understood:
-                    self._hint(row[evals_col], "classification", value)
+                    self._hint(number, row[evals_col], "classification", value)
         elif not mention and sum(c in words.HEADER_FIELDS for c in header) >= 2 and table.rows:
             number, _, row = table.rows[0]
             for key, value in zip(header, row):
                 if key in words.HEADER_FIELDS and md.clean(value):
-                    self.facts.setdefault(words.HEADER_FIELDS[key], (value, number))
+                    self.fact(words.HEADER_FIELDS[key], value, number)
 
     def _rows(self, table: md.MdTable):
         for number, raw, row in table.rows:
@@ -180,13 +185,13 @@ class ReportReader:
                 continue
             self.failed_by_step[step] = self.failed_by_step.get(step, 0) + int(count.group(1))
             if evals_col is not None:
-                self._hint(row[evals_col], "step", step)
+                self._hint(number, row[evals_col], "step", step)
 
-    def _hint(self, cell: str, what: str, value: str) -> None:
+    def _hint(self, number: int, cell: str, what: str, value: str) -> None:
         for item in re.split(r"[,;]\s*", md.plain(cell)):
             ref = take_eval(item)
             if ref is not None:
-                self.hints.append((ref[0], ref[1], what, value))
+                self.hints.append((number, ref[0], ref[1], what, value))
 
     # ------------------------------------------------------------------ sections
 
@@ -271,7 +276,7 @@ class ReportReader:
         if entry.failure is None and not mention:
             self.free_lines.append((number, line))
             if found and found[0] in words.HEADER_FIELDS:
-                self.facts.setdefault(words.HEADER_FIELDS[found[0]], (found[1], number))
+                self.fact(words.HEADER_FIELDS[found[0]], found[1], number)
                 return None
         if line.lstrip().startswith("|") or item:
             return None
@@ -299,8 +304,8 @@ class ReportReader:
         failure, fields = entry.failure, entry.fields
         if failure is None:
             if "classification" in fields:
-                number, value = fields["classification"]
-                if not self._covering(number, f"classification {value}"):
+                number, _ = fields["classification"]
+                if words.covering_class(self.doc.lines[number - 1]) is None:  # else: noted as covering
                     self.problem(number, "a classification under a heading that names no eval", title)
             return
         if failure.category is None:
@@ -390,11 +395,10 @@ class ReportReader:
     def _apply_hints(self) -> None:
         """Steps and classes named in summary tables fill the failures listed; a report that
         lists its failures only there gets them from there."""
-        for category, name, what, value in self.hints:
-            target = Failure(0, category, name)
+        for number, category, name, what, value in self.hints:
+            target = Failure(number, category, name)
             known = self.by_task.get(target.task_id) or self._by_name(target)
             if known is None and not any("summary" not in f.listed for f in self.failures):
-                target.line = self.doc.tables[0].line if self.doc.tables else 0
                 self._add(target, "summary", "")
                 known = target
             if known is not None and getattr(known, what) is None:
@@ -404,5 +408,3 @@ class ReportReader:
 def _column(header: list[str], test) -> int | None:
     return next((i for i, c in enumerate(header) if test(c)), None)
 
-
-__all__ = ["ReportReader", "Failure", "CLASSIFICATIONS"]
