@@ -376,6 +376,27 @@ def test_a_sentence_does_not_override_the_classifications_given(tmp_path):
         [10, "no classification found for 1 of 3 failures", MUTATION]]
 
 
+def test_sentences_that_disagree_classify_nothing(tmp_path):
+    run = convex.load(write(tmp_path, f"""
+        # Run Analysis: claude-opus-4-6
+
+        - **Run ID**: {RUN}
+        - **Pass rate**: 65/66
+
+        ## Failures
+
+        - `000-fundamentals/003-crons` — deploy
+
+        All failures are MODEL_FAULT.
+
+        Every failure is a KNOWN_GAP.
+        """))
+    assert facts(run) == {CRONS: ("deploy", None)}
+    assert run.problems[["line", "reason"]].values.tolist() == [
+        [10, "sentences classifying every failure disagree (KNOWN_GAP, MODEL_FAULT); not used"],
+        [8, "no classification found for 1 of 1 failures"]]
+
+
 def test_failures_only_in_the_summary_tables(tmp_path):
     run = convex.load(write(tmp_path, f"""
         # Run Analysis: claude-opus-4-6

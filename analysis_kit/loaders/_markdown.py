@@ -123,6 +123,11 @@ def cells(line: str) -> list[str]:
     return [cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", body)]
 
 
+def column(header: list[str], test) -> int | None:
+    """The index of the first header cell for which ``test`` is true, else None."""
+    return next((i for i, cell in enumerate(header) if test(cell)), None)
+
+
 def is_separator(row: list[str]) -> bool:
     return bool(row) and all(re.fullmatch(r":?-{2,}:?", c.replace(" ", "")) for c in row)
 

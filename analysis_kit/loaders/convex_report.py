@@ -1,24 +1,18 @@
-"""convex-evals run reports: the markdown of the analyze-run skill, read wherever it states
-each fact (part of the ``convex`` format; ``convex.py`` registers it).
+"""convex-evals run reports: the markdown of the analyze-run skill (part of the ``convex``
+format; ``convex.py`` turns what this finds into a Run and registers the format).
 
-The skill asks an LLM for "run metadata (ID, model, experiment, date, pass rate)", a failure
-summary by step, and per failure "eval, failed step, error, classification, reasoning".
-Each run of the LLM lays that out differently, so each fact is looked for in every shape:
+The skill asks an LLM for run metadata, a failure summary by step and, per failure, "eval,
+failed step, error, classification, reasoning"; each run of the LLM lays that out
+differently. :class:`ReportReader` walks the text once (``_markdown``) and collects:
 
-- the header facts as bold, plain or bullet fields, rows of a two-column table, cells of a
-  one-row table, or a sentence ("55 of 66 evals passed"); the model and run id also in the
-  title, a run URL and the file path ``reports/{provider}/{model}/{runId8}_{date}.md``;
-- the pass rate as ``55/66``, ``55 of 66``, counts of passed/total/failed, or a percentage
-  (turned into counts when a total or failed count makes them certain);
-- failures as rows of a table with an eval column, as headings naming an eval (fields under
-  them, or the step and classification in the heading), as list items naming an eval, as
-  pasted ``Eval: ...`` field blocks, or only in summary tables' "Evals" columns; a sentence
-  such as "All 11 failures are MODEL_FAULT" classifies the failures that have no class.
+- header facts from bold, plain or bullet fields, two-column table rows and one-row tables;
+- failures from table rows with an eval column, headings or all-bold lines naming an eval
+  (with fields under them, or the step and class after the name), list items naming an eval,
+  pasted ``Eval: ...`` field blocks, and the "Evals" columns of summary tables;
+- sentences that classify every failure ("All 11 failures are MODEL_FAULT").
 
-What is not found is a problem row ("no pass rate found", "no model found", "no run id
-found", "no failures found", "no classification found for 2 of 9 failures", ...). Sections
-about other things (recommendations, patterns, prior runs, impact) name evals without
-listing failures: they are not read for failures.
+Sections about other things (recommendations, patterns, prior runs, impact) name evals
+without listing this run's failures: they are not read for failures.
 """
 
 from __future__ import annotations
@@ -75,7 +69,9 @@ class _Entry:
     after_classification: bool = False  # prose after it is the reasoning when no field says
 
     def __post_init__(self) -> None:
-        self.after_classification = self.failure is not None and self.failure.classification is not None
+        # A list item's own lines, a title's paragraphs after a class it states, are its reasoning.
+        self.after_classification = self.kind == "item" or (
+            self.failure is not None and self.failure.classification is not None)
 
 
 class ReportReader:
@@ -119,10 +115,10 @@ class ReportReader:
 
     def _table(self, table: md.MdTable) -> None:
         header = table.header
-        eval_col = _column(header, lambda c: c in words.EVAL_HEADERS)
-        class_col = _column(header, lambda c: "classification" in c or c in ("verdict", "class"))
-        step_col = _column(header, lambda c: c in words.STEP_HEADERS)
-        evals_col = _column(header, lambda c: c in ("evals", "failed evals", "eval names"))
+        eval_col = md.column(header, lambda c: c in words.EVAL_HEADERS)
+        class_col = md.column(header, lambda c: "classification" in c or c in ("verdict", "class"))
+        step_col = md.column(header, lambda c: c in words.STEP_HEADERS)
+        evals_col = md.column(header, lambda c: c in ("evals", "failed evals", "eval names"))
         mention = words.is_mention(table.section.path)
         if eval_col is not None and (class_col is not None or step_col is not None):
             if not mention:
@@ -150,9 +146,9 @@ class ReportReader:
 
     def _failure_table(self, table, eval_col, class_col, step_col) -> None:
         header = table.header
-        reason_col = _column(header, lambda c: "reasoning" in c or c == "reason")
-        error_col = _column(header, lambda c: c in ("error", "error message"))
-        category_col = _column(header, lambda c: c == "category")
+        reason_col = md.column(header, lambda c: "reasoning" in c or c == "reason")
+        error_col = md.column(header, lambda c: c in ("error", "error message"))
+        category_col = md.column(header, lambda c: c == "category")
         for number, raw, row in self._rows(table):
             ref = take_eval(row[eval_col])
             if ref is None:
@@ -197,7 +193,9 @@ class ReportReader:
 
     def _section(self, section: md.Section, categories: list[tuple[int, str]]) -> None:
         mention = words.is_mention(section.path)
-        failure, bare = (None, None) if mention or not section.level else self._heading(section)
+        failure, bare = None, None
+        if section.level and not mention:
+            failure, bare = self._title(section.title, section.line)
         if bare:
             categories.append((section.level, bare))
         if failure is None and not mention and section.level:
@@ -213,9 +211,6 @@ class ReportReader:
             categories.pop()
             entry.failure = Failure(section.line, None, bare)
         self._finish(entry, section.title)
-
-    def _heading(self, section: md.Section) -> tuple[Failure | None, str | None]:
-        return self._title(section.title, section.line)
 
     def _title(self, title: str, number: int) -> tuple[Failure | None, str | None]:
         """A failure from a title (a heading, or a line all in bold) such as "3.
@@ -238,6 +233,7 @@ class ReportReader:
         """Read one line into ``entry``; a new entry when the line starts another failure."""
         if line == md.CODE or md.RULE.match(line) or not line.strip():
             entry.collecting = None
+            entry.after_classification &= entry.kind != "item"  # a list item ends at a blank line
             if entry.prose and entry.prose[-1] != "":
                 entry.prose.append("")
             return None
@@ -284,7 +280,7 @@ class ReportReader:
         if entry.collecting:
             num, text = entry.fields[entry.collecting]
             entry.fields[entry.collecting] = (num, f"{text} {line.strip()}")
-        elif entry.after_classification or entry.kind == "item":
+        elif entry.after_classification:
             entry.prose.append(line.strip())
         return None
 
@@ -385,7 +381,7 @@ class ReportReader:
         if not open_ or not classes:
             return
         if len(classes) > 1:
-            number, _, sentence = self.covering[0]
+            _, number, sentence = self.covering[0]
             self.problem(number, f"sentences classifying every failure disagree ({', '.join(sorted(classes))}); "
                          "not used", sentence)
             return
@@ -403,8 +399,4 @@ class ReportReader:
                 known = target
             if known is not None and getattr(known, what) is None:
                 setattr(known, what, value)
-
-
-def _column(header: list[str], test) -> int | None:
-    return next((i for i, c in enumerate(header) if test(c)), None)
 
