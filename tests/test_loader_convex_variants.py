@@ -232,6 +232,25 @@ def test_one_row_header_table_and_a_table_with_a_category_column(tmp_path):
     assert run.problems.empty
 
 
+def test_field_and_column_names_with_qualifiers(tmp_path):
+    run = convex.load(write(tmp_path, f"""
+        # Run Analysis: claude-opus-4-6
+
+        - **Run ID(s):** {RUN}
+        - **Overall pass rate (default experiment):** 63/66
+
+        | Name | Failed step(s) | Classification (final) | Reasoning (one line) |
+        |---|---|---|---|
+        | 000-fundamentals/003-crons | deploy | MODEL_FAULT | args |
+        | 002-queries/018-pagination_returns_validator | tests | KNOWN_GAP | cursor |
+        | 006-clients/001-use_mutation | eslint | OVERLY_STRICT | lint |
+        """))
+    assert_counts(run)
+    assert facts(run) == FAILURES and run.meta["convex_run_id"] == RUN
+    assert run.failures["reasoning"].tolist() == ["args", "cursor", "lint"]
+    assert run.problems.empty
+
+
 def test_code_span_url_title_model_and_pasted_subagent_summaries(tmp_path):
     # The sub-agents' "structured summary" of the skill pasted as it came back.
     run = convex.load(write(tmp_path, f"""

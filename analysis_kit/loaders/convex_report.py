@@ -114,7 +114,7 @@ class ReportReader:
     # ------------------------------------------------------------------ tables
 
     def _table(self, table: md.MdTable) -> None:
-        header = table.header
+        header = [words.field_name(cell) for cell in table.header]
         eval_col = md.column(header, lambda c: c in words.EVAL_HEADERS)
         class_col = md.column(header, lambda c: "classification" in c or c in ("verdict", "class"))
         step_col = md.column(header, lambda c: c in words.STEP_HEADERS)
@@ -122,7 +122,7 @@ class ReportReader:
         mention = words.is_mention(table.section.path)
         if eval_col is not None and (class_col is not None or step_col is not None):
             if not mention:
-                self._failure_table(table, eval_col, class_col, step_col)
+                self._failure_table(table, header, eval_col, class_col, step_col)
         elif header and header[0] in words.STEP_HEADERS and "count" in header:
             self._step_table(table, header.index("count"), evals_col)
         elif class_col == 0 and evals_col is not None:
@@ -144,8 +144,7 @@ class ReportReader:
                 continue
             yield number, raw, row
 
-    def _failure_table(self, table, eval_col, class_col, step_col) -> None:
-        header = table.header
+    def _failure_table(self, table, header, eval_col, class_col, step_col) -> None:
         reason_col = md.column(header, lambda c: "reasoning" in c or c == "reason")
         error_col = md.column(header, lambda c: c in ("error", "error message"))
         category_col = md.column(header, lambda c: c == "category")
@@ -250,6 +249,8 @@ class ReportReader:
                 self._finish(entry, section.title)
                 return _Entry(started, "item")
         found = md.field(line)
+        if found:
+            found = (words.field_name(found[0]), found[1])
         key = words.FAILURE_FIELDS.get(found[0]) if found else None
         if key == "eval" and items_start and not mention:
             ref = take_eval(found[1])

@@ -85,8 +85,20 @@ FAILURE_FIELDS = {
     "failure reason": "error", "reasoning": "reasoning", "one-line reasoning": "reasoning",
     "reason": "reasoning", "eval": "eval", "eval path": "eval", "category": "category",
 }
-EVAL_HEADERS = ("eval", "eval path", "evaluation", "eval name", "failed eval", "failure", "task", "test")
+EVAL_HEADERS = ("eval", "eval path", "evaluation", "eval name", "failed eval", "failure", "task", "test", "name")
 STEP_HEADERS = ("step", "step type", "failed step", "failing step", "stage")
+
+
+def field_name(key: str) -> str:
+    """A field's or column's name as the tables above spell it: lower-case, without
+    parentheses, punctuation or a leading "overall"/"final"/"actual".
+
+    >>> field_name("Overall Pass Rate (default)"), field_name("Failed step(s)"), field_name("Run ID:")
+    ('pass rate', 'failed step', 'run id')
+    """
+    key = re.sub(r"\([^)]*\)|\(s\)", " ", key.lower())
+    key = " ".join(re.sub(r"[^\w\s/-]", " ", key).split())
+    return re.sub(r"^(?:overall|final|actual)\s+", "", key)
 
 
 def take_eval(text: str | None) -> tuple[str | None, str, str] | None:
