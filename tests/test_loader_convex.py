@@ -262,6 +262,23 @@ def test_failure_summary_inconsistent_and_bad_entries(tmp_path):
         convex.load(path, strict=True)
 
 
+def test_failure_summary_parts_not_read_are_listed_once(tmp_path):
+    # Issue 10 item 5: a newer writer's failure details must not vanish quietly.
+    data = json.loads(json.dumps(SUMMARY))
+    for item in data["failedEvals"]:
+        item["errorLogs"] = ["stack trace"]
+    data["failedEvals"][0]["failedStep"]["logs"] = "eslint output"
+    data["run"]["scores"] = {"tests": 0.5}
+    data["warnings"] = ["slow deploy"]
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(data, indent=2))
+    run = convex.load(path)
+    assert len(run.failures) == 2 and run.meta["duration_s"] == 420.0  # run.status.durationMs is read
+    assert sorted(run.problems["reason"]) == [
+        "not read: failedEvals[].errorLogs", "not read: failedEvals[].failedStep.logs",
+        "not read: run.scores", "not read: warnings"]
+
+
 def test_truncated_json_keeps_the_complete_failures_and_names_file_and_line(tmp_path):
     # Read with the core's salvage: the failures before the cut are kept, the cut is a problem
     # row naming its line, and a strict load raises there.

@@ -143,8 +143,8 @@ def _run_id(reader: ReportReader) -> str | None:
     """The Convex run id: a run id field, a run URL, or an id in the text before the failures."""
     if "run_id" in reader.facts:
         return words.run_token(reader.facts["run_id"][0])
-    head = [line for number, line in reader.free_lines
-            if reader.first_failure_line is None or number < reader.first_failure_line]
+    first_failure = min((f.line for f in reader.failures), default=None)
+    head = [line for number, line in reader.free_lines if first_failure is None or number < first_failure]
     for pattern in (words.RUN_URL, words.CONVEX_ID):
         for line in (reader.doc.title or "", *head):
             match = pattern.search(line)

@@ -87,7 +87,6 @@ class ReportReader:
         self.failed_by_step: dict[str, int] = {}
         self.hints: list[tuple[int, str | None, str, str, str]] = []  # (line, category, name, what, value)
         self.covering: list[tuple[str, int, str]] = []  # (classification, line, sentence)
-        self.first_failure_line: int | None = None
         self.free_lines: list[tuple[int, str]] = []  # text outside failures and mentions
         self.category: str | None = None  # the category heading the lines read stand under
 
@@ -203,7 +202,9 @@ class ReportReader:
         self.category = context[-1] if context else None
         entry = _Entry(failure, "section")
         for number, line in section.lines:
-            self._covering(number, line)
+            covering = None if line == md.CODE else words.covering_class(line)
+            if covering:  # "All 11 failures are MODEL_FAULT"
+                self.covering.append((covering, number, line.strip()))
             entry = self._line(section, entry, number, line, mention, failure is None) or entry
         if entry.failure is None and bare and "classification" in entry.fields:
             # "### 003-crons" with a classification under it is an eval, not a category.
@@ -351,8 +352,6 @@ class ReportReader:
             failure.listed.add(kind)
             self.by_task[key] = failure
             self.failures.append(failure)
-            if self.first_failure_line is None or failure.line < self.first_failure_line:
-                self.first_failure_line = failure.line
             return
         if kind in known.listed:
             self.problem(failure.line, f"eval {key} is listed twice; the first entry is kept", raw)
@@ -366,15 +365,6 @@ class ReportReader:
         return same[0] if len(same) == 1 else None
 
     # ------------------------------------------------------------------ covering facts
-
-    def _covering(self, number: int, line: str) -> bool:
-        """Note a sentence that classifies every failure ("All 11 failures are MODEL_FAULT")."""
-        if line == md.CODE:
-            return False
-        found = words.covering_class(line)
-        if found:
-            self.covering.append((found, number, line.strip()))
-        return found is not None
 
     def _apply_covering(self) -> None:
         classes = {c for c, _, _ in self.covering}
