@@ -333,13 +333,16 @@ def test_counts_as_passed_and_failed_fields_with_nested_bullets(tmp_path):
     assert run.problems.empty
 
 
-@pytest.mark.parametrize("section", [
-    "### Failure 1: `003-crons` (000-fundamentals)\n\n**Failed step**: deploy\n\n**Classification**: MODEL_FAULT",
-    "## 000-fundamentals\n\n### 003-crons\n\n- **Step:** deploy\n- **Classification:** MODEL_FAULT",
-    "### Eval 3 — 000-fundamentals/003-crons (deploy)\n\nClassified as **MODEL_FAULT**: the args are missing.",
-    "### 000-fundamentals/003-crons\n\n*Classification*: Model fault\n\n*Failed step*: deploy (convex dev fail)",
-    "### Failure 1\n\n- Eval: `000-fundamentals/003-crons`\n- Step: deploy\n- Classification: `MODEL_FAULT`",
-])
+HEADING_SHAPES = {
+    "failure_n": "### Failure 1: `003-crons` (000-fundamentals)\n\n**Failed step**: deploy\n\n**Classification**: MODEL_FAULT",
+    "category_heading": "## 000-fundamentals\n\n### 003-crons\n\n- **Step:** deploy\n- **Classification:** MODEL_FAULT",
+    "prose_class": "### Eval 3 — 000-fundamentals/003-crons (deploy)\n\nClassified as **MODEL_FAULT**: the args are missing.",
+    "italic_fields": "### 000-fundamentals/003-crons\n\n*Classification*: Model fault\n\n*Failed step*: deploy (convex dev fail)",
+    "eval_field": "### Failure 1\n\n- Eval: `000-fundamentals/003-crons`\n- Step: deploy\n- Classification: `MODEL_FAULT`",
+}
+
+
+@pytest.mark.parametrize("section", HEADING_SHAPES.values(), ids=HEADING_SHAPES.keys())
 def test_heading_shapes_of_one_failure(tmp_path, section):
     header = f"# Run Analysis: claude-opus-4-6\n\n- **Run ID**: {RUN}\n- **Pass rate**: 65/66\n\n"
     run = convex.load(write(tmp_path, header + section + "\n"))
@@ -548,7 +551,7 @@ def test_mentions_in_recommendations_are_not_failures(tmp_path):
         - **Run ID**: {RUN}
         - **Pass rate**: 65/66
 
-        ## Per-Failure Analysis
+        ## Per-Failure Analysis (compared with the previous run)
 
         ### 1. 000-fundamentals/003-crons — deploy
 

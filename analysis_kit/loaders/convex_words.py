@@ -67,6 +67,7 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds?|m|min|mins|mi
 _MENTION = re.compile(r"\b(?:recommendations?|recommended|patterns?|prior|previous|recurring|comparison|"
                       r"compared|impact|actions?\s+taken|action\s+items?|next\s+steps?|cross[- ]cutting|"
                       r"lessons)\b", re.I)
+_LISTING = re.compile(r"\bfail(?:ures?|ed|ing)?\b|\bclassification", re.I)  # "Failures (vs the prior run)"
 
 # Field names -> fact: how LLMs name the header facts.
 HEADER_FIELDS = {
@@ -265,8 +266,14 @@ def counts_from_percent(pct: str, total: int | None, failed: int | None) -> tupl
 
 def is_mention(path: tuple[str, ...]) -> bool:
     """Whether a section (by its headings' titles) is about something other than this run's
-    failures: recommendations, patterns, prior runs, impact, actions taken."""
-    return any(_MENTION.search(EVAL_REF.sub("", title)) for title in path)
+    failures: recommendations, patterns, prior runs, impact, actions taken (a title that
+    speaks of failures or classifications lists them, whatever else it says).
+
+    >>> is_mention(("Report", "Recommendations", "Known gaps")), is_mention(("Failures (vs the prior run)",))
+    (True, False)
+    """
+    titles = [EVAL_REF.sub("", title) for title in path]
+    return any(_MENTION.search(title) and not _LISTING.search(title) for title in titles)
 
 
 def model_and_provider(value: str | None) -> tuple[str | None, str | None, str | None]:
