@@ -88,8 +88,9 @@ def frame_with(table: Table, types: dict[str, str]) -> pd.DataFrame:
     return frame
 
 
-def read_document(path: Path, problems: Problems) -> tuple[Any, Source, bool]:
-    """(value, source, damaged) of a convex JSON file; LoadError when nothing could be read."""
+def read_document(path: Path, problems: Problems) -> tuple[Any, Source, dict | None]:
+    """(value, source, the first problem of its JSON or None) of a convex JSON file;
+    LoadError when nothing could be read."""
     text = read_text(path, problems)
     if text is None:
         raise LoadError(problems.rows[-1]["reason"], file=str(path))
@@ -103,16 +104,15 @@ def read_document(path: Path, problems: Problems) -> tuple[Any, Source, bool]:
         raise LoadError(f"invalid JSON: {damage['reason']}", file=str(path), line=damage["line"])
     if value is None:
         raise LoadError("the failure summary is null: getFailedEvalsForRun found no such run", file=str(path))
-    return value, source, len(problems) > before
+    return value, source, problems.rows[before] if len(problems) > before else None
 
 
 def load_json(path: Path, problems: Problems) -> list[Run]:
     """The runs of a failure summary or guideline validation results file."""
-    data, source, damaged = read_document(path, problems)
+    data, source, damage = read_document(path, problems)
     if isinstance(data, dict) and ("failedEvals" in data or "totalEvals" in data):
         run = _failure_summary(path, data, source, problems)
-        if damaged and run.failures.empty and "tasks_passed" not in run.meta:
-            damage = next(r for r in problems.rows if r["file"] == str(path))
+        if damage and run.failures.empty and "tasks_passed" not in run.meta:
             raise LoadError("the failure summary was cut or damaged before anything usable (no complete "
                             f"failed eval, no pass counts; truncated?): {damage['reason']}",
                             file=str(path), line=damage["line"])
