@@ -148,7 +148,8 @@ def _failure_summary(path: Path, data: dict, source: Source, problems: Problems)
         duration_ms = top.number(run["status"].get("durationMs"), "run.status.durationMs", nonnegative=True)
     convex_id, model, provider = (top.text(run.get(k), f"run.{k}") for k in ("_id", "model", "provider"))
     tasks, failures = _failed_evals(path, data, source, problems)
-    counts = {key: top.at(_line_of(source, f'"{key}"')).integer(data.get(key), key, nonnegative=True)
+    keyed = Where(problems, path, 1, locate=lambda key: _line_of(source, f'"{key}"'))  # the count's line
+    counts = {key: keyed.integer(data.get(key), key, nonnegative=True)
               for key in ("totalEvals", "passedCount", "failedCount")}
     total, passed, failed_count = counts.values()
     listed = data.get("failedEvals")
