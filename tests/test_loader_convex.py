@@ -262,15 +262,40 @@ def test_failure_summary_inconsistent_and_bad_entries(tmp_path):
         convex.load(path, strict=True)
 
 
-def test_truncated_json_names_file_and_line(tmp_path):
+def test_failure_summary_parts_not_read_are_listed_once(tmp_path):
+    # Issue 10 item 5: a newer writer's failure details must not vanish quietly.
+    data = json.loads(json.dumps(SUMMARY))
+    for item in data["failedEvals"]:
+        item["errorLogs"] = ["stack trace"]
+    data["failedEvals"][0]["failedStep"]["logs"] = "eslint output"
+    data["run"]["scores"] = {"tests": 0.5}
+    data["warnings"] = ["slow deploy"]
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(data, indent=2))
+    run = convex.load(path)
+    assert len(run.failures) == 2 and run.meta["duration_s"] == 420.0  # run.status.durationMs is read
+    assert sorted(run.problems["reason"]) == [
+        "not read: failedEvals[].errorLogs", "not read: failedEvals[].failedStep.logs",
+        "not read: run.scores", "not read: warnings"]
+
+
+def test_truncated_json_keeps_the_complete_failures_and_names_file_and_line(tmp_path):
+    # Read with the core's salvage: the failures before the cut are kept, the cut is a problem
+    # row naming its line, and a strict load raises there.
     path = tmp_path / "failures_cut.json"
     text = json.dumps(SUMMARY, indent=2)
     path.write_text(text[: text.index('"006-clients')])
+    cut_line = text[: text.index('"006-clients')].count("\n") + 1
+    run = convex.load(path)
+    assert run.failures["task_id"].tolist() == ["000-fundamentals/003-crons"]
+    assert (run.meta["tasks_total"], run.meta["tasks_passed"]) == (5, 3)
+    first = run.problems.iloc[0]
+    assert first["line"] == cut_line and "element #2 of the failedEvals array" in first["reason"]
+    assert "is cut or invalid JSON" in first["reason"]
+    assert run.problems["reason"].iloc[1] == "failedCount is 2 but failedEvals lists 1"
     with pytest.raises(LoadError) as err:
-        convex.load(path)
-    assert err.value.file == str(path)
-    assert err.value.line == text[: text.index('"006-clients')].count("\n") + 1
-    assert "truncated" in str(err.value)
+        convex.load(path, strict=True)
+    assert (err.value.file, err.value.line) == (str(path), cut_line)
 
 
 def test_null_and_foreign_json_raise(tmp_path):
@@ -339,11 +364,13 @@ def test_report_without_header_keeps_failures_and_leaves_totals_unset(tmp_path):
     path = _write(tmp_path, "notes/analysis.md", text)
     run = convex.load(path)
     assert "tasks_total" not in run.meta and "tasks_passed" not in run.meta
-    assert run.meta["missing_header"] == ["pass rate"]
+    assert run.meta["missing_header"] == ["pass rate", "model", "run id"]
     assert run.meta["run_id"] == "analysis" and pd.isna(run.meta["started"])
     row = _failure(run, "000-fundamentals/003-crons")
     assert (row["step"], row["classification"], row["reasoning"]) == ("deploy", "KNOWN_GAP", "Because.")
-    assert run.problems.empty
+    # Issue 10 item 7: what the report does not state is said in run.problems.
+    assert run.problems["reason"].tolist() == ["no pass rate found", "no model found", "no run id found"]
+    assert run.problems["line"].isna().all()
 
 
 def test_classification_without_eval_and_duplicate_eval(tmp_path):
@@ -356,10 +383,12 @@ def test_classification_without_eval_and_duplicate_eval(tmp_path):
     assert len(run.failures) == 1
     row = _failure(run, "000-fundamentals/003-crons")
     assert (row["step"], row["classification"], row["tests_passed_pct"]) == ("tests", "MODEL_FAULT", 50.0)
-    assert run.problems[["line", "reason"]].values.tolist() == [
+    assert run.problems[["line", "reason"]].iloc[:2].values.tolist() == [
         [15, "a classification under a heading that names no eval"],  # the classification line
         [17, "eval 000-fundamentals/003-crons is listed twice; the first entry is kept"],  # its heading
     ]
+    # Issue 10 item 7: x/run.md states no run id (no field, no URL, no runId8_date file name).
+    assert run.problems["reason"].iloc[2:].tolist() == ["no run id found"]
 
 
 def test_non_utf8_bytes_are_a_problem_and_the_rest_loads(tmp_path):
@@ -367,9 +396,9 @@ def test_non_utf8_bytes_are_a_problem_and_the_rest_loads(tmp_path):
     path = _write(tmp_path, "reports/demo/demo-model/jn7demo0_2026-01-05.md", data)
     run = convex.load(path)
     first = run.problems.iloc[0]
-    assert (first["line"], first["reason"]) == (12, "invalid UTF-8 bytes (replaced with U+FFFD)")
+    assert (first["line"], first["reason"]) == (12, "bytes that are not UTF-8 (0xff at byte 335); decoded with replacement characters")
     assert _failure(run, "000-fundamentals/001-a")["reasoning"] == "fine \ufffd row"
-    with pytest.raises(LoadError, match=r":12: invalid UTF-8"):
+    with pytest.raises(LoadError, match=r":12: bytes that are not UTF-8"):
         convex.load(path, strict=True)
 
 

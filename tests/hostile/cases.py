@@ -295,7 +295,7 @@ def check_convex(run: Run, path: Path) -> None:
     assert f["step"].tolist()[:2] == ["tsc", "eslint"]
     has(run, "failedEvals[2] has no evalPath", 1)
     has(run, "failedEvals[3] is not an object", 1)
-    has(run, "totalEvals should be an integer, got str", 1)
+    has(run, "totalEvals should be an integer, got text", 1)
     has(run, "failedCount is 4 but failedEvals lists 5", 1)
     summary = run.summary().iloc[0]
     assert summary["pass_rate"] != summary["pass_rate"]  # NA: the total is unknown
@@ -442,7 +442,7 @@ def build_cases() -> list[Case]:
              "totalEvals '5', a failure with no path, a string element, duplicate eval path, "
              "<script> in a name, failedCount mismatch", "3 failures kept; 4 problems; pass rate NA"),
         Case("convex_truncated", C, lambda d: mc.truncated(d, mc.CONVEX, b'"failedEvals"', "failures_cut.json"),
-             "error", error_names("ends early", 13), "failure summary cut at failedEvals",
+             "error", error_names("cut or damaged before anything usable", 13), "failure summary cut at failedEvals",
              "LoadError naming file and line 13"),
         Case("convex_empty", C, lambda d: mc.empty(d, "failures_empty.json"), "error",
              error_names("empty file", 1), "empty summary JSON", "LoadError (line 1)"),
