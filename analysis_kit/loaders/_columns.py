@@ -205,7 +205,8 @@ class Table:
         ordered = {name: columns.pop(name) if name in columns else _na_array(kind, self.n)
                    for name, kind in SCHEMA[self.name]}
         for name, kind in self.declared.items():  # declared extra columns exist even when empty
-            ordered[name] = columns.pop(name) if name in columns else _na_array(kind, self.n)
+            if name not in ordered:
+                ordered[name] = columns.pop(name) if name in columns else _na_array(kind, self.n)
         ordered.update(columns)
         return pd.DataFrame(ordered, index=pd.RangeIndex(self.n), copy=False)
 

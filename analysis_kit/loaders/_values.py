@@ -150,7 +150,7 @@ def short_json(value: Any, cut: int = 200) -> str:
 class Where:
     """A place in a source that typed reads report their problems against.
 
-    ``label`` prefixes each reason (``"task t1: duration should be a number, got text"``).
+    ``label`` prefixes each reason (``"task t1: duration should be a number, got str; taken as NA"``).
     ``line`` is the line of the place; ``locate(key)``, when given, finds the line of a key
     within it instead, on demand (JSON documents: the line of ``"reward"`` in a simulation).
     """

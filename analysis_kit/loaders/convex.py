@@ -3,12 +3,12 @@
 Three inputs, all written around get-convex/convex-evals, read by the modules beside this one:
 
 - the markdown reports of its analyze-run skill, ``reports/{provider}/{model}/{runId8}_{date}.md``
-  (``convex_report``: each fact looked for wherever the LLM put it). They list only the failed
+  (``_convex_report``: each fact looked for wherever the LLM put it). They list only the failed
   evals (each with a classification MODEL_FAULT, OVERLY_STRICT, AMBIGUOUS_TASK or KNOWN_GAP),
   so the totals come from the pass rate and go to ``meta`` ``tasks_total`` / ``tasks_passed``;
   what a report does not say is a problem row ("no pass rate found", "no run id found", ...);
 - the failure summary JSON of ``debugQueries:getFailedEvalsForRun`` and the JSON results of
-  ``bun run validate:guidelines`` (``convex_json``; the latter loads as a "before" and an
+  ``bun run validate:guidelines`` (``_convex_json``; the latter loads as a "before" and an
   "after" run per model, so ``compare`` can set them side by side).
 
 This module detects them, loads a file or a tree (every such file under a directory, one run
@@ -30,14 +30,14 @@ import pandas as pd
 
 from ..exceptions import LoadError
 from ..model import Problems, Run, concat_runs
-from . import convex_words as words
+from . import _convex_words as words
 from ._columns import Table
 from ._read import read_text
 from ._registry import Format, register
 from ._values import Where, to_utc
-from .convex_json import TASK_TYPES, frame_with, load_json
-from .convex_report import Failure, ReportReader
-from .convex_words import BENCHMARK, FORMAT, REPORT_STEM, STEPS  # noqa: F401  (STEPS: the vocabulary)
+from ._convex_json import TASK_TYPES, frame_with, load_json
+from ._convex_report import Failure, ReportReader
+from ._convex_words import BENCHMARK, FORMAT, REPORT_STEM, STEPS  # noqa: F401  (STEPS: the vocabulary)
 
 SNIFF_BYTES = 64 * 1024
 REPORT_SUFFIXES = (".md", ".markdown")

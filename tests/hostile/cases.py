@@ -295,7 +295,7 @@ def check_convex(run: Run, path: Path) -> None:
     assert f["step"].tolist()[:2] == ["tsc", "eslint"]
     has(run, "failedEvals[2] has no evalPath", 1)
     has(run, "failedEvals[3] is not an object", 1)
-    has(run, "totalEvals should be an integer, got text", 1)
+    has(run, "totalEvals should be an integer, got str", 1)
     has(run, "failedCount is 4 but failedEvals lists 5", 1)
     summary = run.summary().iloc[0]
     assert summary["pass_rate"] != summary["pass_rate"]  # NA: the total is unknown

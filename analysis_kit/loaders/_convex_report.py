@@ -24,8 +24,8 @@ from typing import Any
 
 from ..model import Problems
 from . import _markdown as md
-from . import convex_words as words
-from .convex_words import parse_classification, parse_step, take_eval
+from . import _convex_words as words
+from ._convex_words import parse_classification, parse_step, take_eval
 
 
 @dataclass

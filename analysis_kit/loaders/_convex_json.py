@@ -23,7 +23,7 @@ from ..model import Problems, Run
 from ._columns import Column, Table, unread
 from ._read import MISSING, Source, element_offsets, parse_json, read_text
 from ._values import Where
-from .convex_words import BENCHMARK, FORMAT, STEPS, parse_step
+from ._convex_words import BENCHMARK, FORMAT, STEPS, parse_step
 
 SUMMARY_KEYS = ("run", "totalEvals", "passedCount", "failedCount", "failedEvals")
 RUN_KEYS = ("_id", "model", "provider", "experiment", "status")
@@ -78,14 +78,8 @@ _NA_DTYPES = {"str": "string", "int": "Int64", "float": "float64"}
 
 
 def frame_with(table: Table, types: dict[str, str]) -> pd.DataFrame:
-    """The table's frame with every column of ``types``, NA where no row had a value (so a
-    column such as ``tests_passed_pct`` is there even when no failure states it)."""
-    frame = table.frame()
-    for name, kind in types.items():
-        if name not in frame:
-            frame[name] = pd.Series(pd.NA if kind != "float" else float("nan"), index=frame.index,
-                                    dtype=_NA_DTYPES[kind])
-    return frame
+    """The table's frame (kept as a name: Table now gives every declared column itself)."""
+    return table.frame()
 
 
 def read_document(path: Path, problems: Problems) -> tuple[Any, Source, dict | None]:
