@@ -387,7 +387,7 @@ def build_cases() -> list[Case]:
         Case("maseval_bom", M, lambda d: mc.with_bom(d, mc.MASEVAL), "run", check_maseval(),
              "UTF-8 BOM", "same as without BOM"),
         Case("maseval_non_utf8", M, lambda d: mc.with_bad_utf8(d, mc.MASEVAL, b"Refunds take"),
-             "run", check_maseval((1,), "invalid UTF-8"), "0xff 0xfe inside a message",
+             "run", check_maseval((1,), "not UTF-8"), "0xff 0xfe inside a message",
              "record kept with U+FFFD; problem on line 1"),
         Case("maseval_empty", M, lambda d: mc.empty(d, "benchmark_empty.jsonl"), "run",
              check_maseval_nothing("empty file"), "empty file", "empty run, 1 problem"),
