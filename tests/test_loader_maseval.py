@@ -384,11 +384,12 @@ def test_broken_lines_become_problems_and_good_lines_load(broken_file):
     reasons = dict(zip(range(len(probs)), [reason for _, reason in probs]))
     assert reasons[0].startswith("invalid JSON")
     assert reasons[1].startswith("bytes that are not UTF-8")
-    assert reasons[2] == "task t-types: repeat_idx is not a number"
+    assert reasons[2] == "task t-types: repeat_idx should be an integer, got text; taken as NA"
     assert reasons[3] == "task t-types: traces.agents.a.messages is not a list"
     assert reasons[4] == "task t-types: traces.agents.b.messages[0].tool_calls[0] arguments are not valid JSON"
     assert reasons[5] == "task t-types: traces.agents.b.messages[1] is not an object"
-    assert reasons[6] == "task t-types: traces.models.m.logs[0].duration_seconds is not a number"
+    assert reasons[6] == ("task t-types: traces.models.m.logs[0].duration_seconds should be a number, got text; "
+                          "taken as NA")
     assert reasons[7] == "a report must be a JSON object, not list"
     assert reasons[8] == "truncated last line (the writer was stopped mid-line?)"
     assert run.problems["raw"].iloc[0] == "garbage {"
@@ -472,7 +473,7 @@ def test_unreadable_timestamp_is_na_and_a_problem(tmp_path):
     path = write_jsonl(tmp_path / "benchmark_when.jsonl", [good_report(), bad])
     run = maseval.load(path)
     assert _only_problem(run) == (
-        str(path), 2, "task t-when: traces.models.planner_model.logs[1].timestamp is not a "
+        str(path), 2, "task t-when: traces.models.planner_model.logs[1].timestamp 'yesterday' is not a "
         "readable time; taken as NA", "yesterday")
     calls = run.events[(run.events["task_id"] == "t-when") & (run.events["kind"] == "llm_call")]
     assert len(calls) == 2 and calls["start"].isna().tolist() == [False, True]  # record kept
@@ -483,13 +484,14 @@ def test_unreadable_timestamp_is_na_and_a_problem(tmp_path):
     assert f"{path}:2:" in str(info.value) and "logs[1].timestamp" in str(info.value)
 
 
-@pytest.mark.parametrize("where, value, raw", [
-    ("message", "10 past 10", "10 past 10"),
-    ("message", True, "true"),
-    ("tool", "3000-01-01T00:00:00", "3000-01-01T00:00:00"),  # beyond pandas' range
-    ("metadata", "soon", "soon"),
+@pytest.mark.parametrize("where, value, raw, why", [
+    ("message", "10 past 10", "10 past 10", "'10 past 10' is not a readable time"),
+    ("message", True, "true", "should be a time, got a boolean"),
+    ("tool", "3000-01-01T00:00:00", "3000-01-01T00:00:00",  # beyond pandas' range
+     "'3000-01-01T00:00:00' is not a readable time"),
+    ("metadata", "soon", "soon", "'soon' is not a readable time"),
 ])
-def test_other_unreadable_timestamps_name_their_field(tmp_path, where, value, raw):
+def test_other_unreadable_timestamps_name_their_field(tmp_path, where, value, raw, why):
     report = good_report()
     traces = report["traces"]
     field = {"message": ("traces.agents.planner.messages[1].timestamp",
@@ -500,8 +502,7 @@ def test_other_unreadable_timestamps_name_their_field(tmp_path, where, value, ra
     field[1]["timestamp"] = value
     path = write_jsonl(tmp_path / "benchmark_t.jsonl", [report])
     run = maseval.load(path)
-    assert _only_problem(run) == (str(path), 1, f"task t1: {field[0]} is not a readable time; "
-                                  "taken as NA", raw)
+    assert _only_problem(run) == (str(path), 1, f"task t1: {field[0]} {why}; taken as NA", raw)
     assert len(run.tasks) == 1 and len(run.messages) == 4 and len(run.events) == 3
 
 
@@ -551,7 +552,7 @@ def test_unknown_role_in_traced_conversations(tmp_path):
     run = maseval.load(path)
     assert [(int(r.line), r.reason) for r in run.problems.itertuples()] == [
         (2, "conversation geo-1: messages[1] has unknown role 'oracle'; kept"),
-        (2, "conversation geo-1: messages[1].timestamp is not a readable time; taken as NA")]
+        (2, "conversation geo-1: messages[1].timestamp 'soon' is not a readable time; taken as NA")]
     assert run.messages["role"].tolist()[:2] == ["user", "oracle"]
 
 

@@ -177,9 +177,6 @@ class Where:
         if not number.is_integer():
             self.problem(f"{name} should be an integer, got {value}; taken as NA", value, name)
             return None
-        if not -2**63 <= number < 2**63:  # an Int64 column cannot hold it
-            self.problem(f"{name} is out of range", value)
-            return None
         return int(number)
 
     def text(self, value: Any, name: str) -> str | None:

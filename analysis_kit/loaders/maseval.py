@@ -43,7 +43,7 @@ _BOOKKEEPING = {"callbacks", "profile", "steps_detail", "generation_params"}
 
 class _At(Where):
     """A Where naming a field by its full path: "task t1: traces.models.m.logs[0].timestamp"."""
-    def problem(self, reason: str, raw: Any = None) -> None:
+    def problem(self, reason: str, raw: Any = None, key: str | None = None) -> None:
         self.problems.add(self.file, self.line, self.label + reason, short_json(raw) if raw is not None else "")
 
 

@@ -207,11 +207,11 @@ def check_maseval(extra_lines: tuple[int, ...] = (), extra: str | None = None):
         assert ev[ev["task_id"] == "t2"]["duration_ms"].isna().all()  # "2.5" is not a number
         assert ev[ev["task_id"] == "t2"]["start"].isna().all()  # "yesterday" is not a time
         assert sorted(set(problem_lines(run))) == sorted({2, 4, 5, 6, 7, 8, 9} | set(extra_lines))
-        has(run, "task t2: traces.models.m.logs[0].timestamp is not a readable time", 1)
+        has(run, "task t2: traces.models.m.logs[0].timestamp 'yesterday' is not a readable time", 1)
         has(run, "task t2: traces.agents.orchestrator.messages[0] has unknown role 'wizard'", 1)
         dup = run.problems[run.problems["reason"].str.contains("duplicate attempt")]
         assert dup["line"].tolist() == [7] and "first at line 1" in dup["reason"].iloc[0]
-        has(run, "repeat_idx is not a number", 1)
+        has(run, "repeat_idx should be an integer, got text", 1)
         has(run, "arguments are not valid JSON", 1)
         has(run, "report has no task_id", 1)
         has(run, "a report must be a JSON object, not list", 1)
