@@ -155,7 +155,7 @@ def test_hand_written_events(hand_run):
     assert pd.isna(t1["error"].iloc[2])
     attrs = json.loads(t1["attrs"].iloc[0])
     assert attrs["component"] == "planner_model" and attrs["has_tool_calls"] is True
-    assert json.loads(t1["attrs"].iloc[2])["inputs"] == {"q": "2+2"}
+    assert json.loads(t1["attrs"].iloc[2])["arguments"] == {"q": "2+2"}  # model.ATTR_KEYS' name
     # t2's model "m" names no agent and t2 has no messages: agent unknown
     t2 = events[events["task_id"] == "t2"]
     assert len(t2) == 1 and pd.isna(t2["agent"].iloc[0]) and t2["trial"].iloc[0] == 1
@@ -170,7 +170,8 @@ def test_hand_written_failures_and_meta(hand_run):
     assert f["error"].tolist() == ["AgentError: bad output", "TaskTimeoutError: over 60s"]
     assert f["classification"].isna().all()
     assert run.meta["run_id"] == "benchmark_20250101_100000"
-    assert run.meta["benchmark"] == "config-bench"
+    # MASEval's config.benchmark is system info (git, python, packages): never a benchmark's name
+    assert run.meta["benchmark"] is None
     assert run.meta["models"] == ["gpt-x"]
     assert run.meta["expected_iterations"] == 6
     assert pd.Timestamp(run.meta["started"]) == ts("2025-01-01 10:00:00")
@@ -214,7 +215,10 @@ def test_sample_shape_and_size(sample_run):
     assert sum(f.stat().st_size for f in folder.iterdir()) < 400_000
     assert len(reports) == 20 and len({r["task_id"] for r in reports}) == 10
     assert len(run.tasks) == 20 and len(run.problems) == 0
-    assert run.meta["benchmark"] == sample.BENCHMARK
+    # the keys FileResultLogger writes, and nothing the real writer does not (issue 10)
+    assert {tuple(r) for r in reports} == {("task_id", "repeat_idx", "status", "error", "traces", "config",
+                                            "eval", "usage", "task")}
+    assert run.meta["benchmark"] is None  # MASEval writes no benchmark name
     assert run.meta["models"] == sorted([sample.PRICED_MODEL, sample.UNPRICED_MODEL])
     assert set(run.messages["agent"]) == {"orchestrator", "worker"}
 
@@ -224,38 +228,40 @@ def test_sample_values_match_the_written_reports(sample_run):
     assert run.tasks["status"].tolist() == [r["status"] for r in reports]
     assert run.tasks["trial"].tolist() == [r["repeat_idx"] for r in reports]
     assert Counter(run.tasks["status"]) == Counter(
-        {"success": 16, "task_execution_failed": 1, "evaluation_failed": 1,
+        {"success": 16, "unknown_execution_error": 1, "evaluation_failed": 1,
          "task_timeout": 1, "environment_error": 1})
     assert len(run.messages) == sum(len(a["messages"]) for r in reports
                                     for a in r["traces"]["agents"].values())
     n_calls = sum(len(m["logs"]) for r in reports for m in r["traces"]["models"].values())
-    n_tools = sum(len(t["invocations"]) for r in reports for t in r["traces"]["tools"].values())
+    n_tools = sum(len(t["invocations"]) for r in reports for t in r["traces"]["environment"]["tools"].values())
     assert (run.events["kind"] == "llm_call").sum() == n_calls
-    assert (run.events["kind"] == "tool_call").sum() == n_tools
+    assert (run.events["kind"] == "tool_call").sum() == n_tools > 0
     for row, report in zip(run.tasks.itertuples(), reports):
-        usage = report.get("usage")
-        if usage is not None:
-            assert row.cost_usd == pytest.approx(usage["cost"])
-            assert row.input_tokens == usage["input_tokens"]
-        else:  # the timeout wrote no usage: cost is summed from its priced calls only
-            logs = [c for m in report["traces"]["models"].values() for c in m["logs"]]
-            assert row.cost_usd == pytest.approx(sum(c["cost"] for c in logs if "cost" in c))
-            assert row.input_tokens == sum(c["usage"]["input_tokens"] for c in logs)
-    assert (run.tasks["status"] == "task_timeout").sum() == 1
+        models = report["usage"]["models"]
+        assert row.input_tokens == sum(u["input_tokens"] for u in models.values())
+        # the worker's model is unpriced (MASEval writes cost 0.0): the cost is the priced model's
+        assert models["worker_model"]["cost"] == 0.0 and models["worker_model"]["input_tokens"] > 0
+        assert row.cost_usd == pytest.approx(models["orchestrator_model"]["cost"])
+    # success is the evaluator's verdict: a completed repeat scored 0 is a failure
+    for row, report in zip(run.tasks.itertuples(), reports):
+        assert row.success == (report["eval"] is not None and report["eval"][0]["passed"])
+    assert ((run.tasks["status"] == "success") & ~run.tasks["success"]).sum() == sum(
+        1 for r in reports if r["eval"] and not r["eval"][0]["passed"]) > 0
 
 
 def test_sample_failures_unpriced_model_and_errors(sample_run):
-    _, _, run = sample_run
-    assert dict(zip(run.failures["category"], run.failures["step"])) == {
-        "task_execution_failed": "execution", "evaluation_failed": "evaluation",
-        "task_timeout": "timeout", "environment_error": "environment"}
+    _, reports, run = sample_run
+    wrong = sum(1 for r in reports if r["eval"] and not r["eval"][0]["passed"])
+    assert Counter(zip(run.failures["category"], run.failures["step"])) == Counter({
+        ("unknown_execution_error", "execution"): 1, ("evaluation_failed", "evaluation"): 1,
+        ("task_timeout", "timeout"): 1, ("environment_error", "environment"): 1, ("incorrect", "answer"): wrong})
     llm = run.events[run.events["kind"] == "llm_call"]
-    assert llm.loc[llm["name"] == sample.UNPRICED_MODEL, "cost_usd"].isna().all()
-    assert llm.loc[(llm["name"] == sample.PRICED_MODEL) & llm["error"].isna(), "cost_usd"].notna().all()
+    assert llm["cost_usd"].isna().all() and llm["input_tokens"].isna().all()  # MASEval writes no per-call usage
     assert llm["error"].dropna().tolist() == ["RateLimitError: 429 Too Many Requests"]
     tools = run.events[run.events["kind"] == "tool_call"]
-    assert tools["error"].dropna().tolist() == ["ConnectionError: docs index unreachable"]
+    assert tools["error"].dropna().tolist() == ["[search_docs] docs index unreachable"]
     assert set(zip(tools["name"], tools["agent"])) == {("search_docs", "worker"), ("create_ticket", "orchestrator")}
+    assert tools["duration_ms"].notna().all()
 
 
 def test_sample_hostile_text_and_repeated_tool_calls(sample_run):
@@ -342,8 +348,10 @@ def test_traced_conversations_truncated_keeps_the_head(tmp_path):
     run = maseval.load(path)
     assert run.tasks["task_id"].tolist() == ["geo-1"]
     (problem,) = run.problems.itertuples()
-    assert "conversation 1" in problem.reason
-    assert problem.line == cut[: cut.rindex("{", 0, cut.index('"writer"'))].count("\n") + 1
+    assert problem.reason.startswith("element #2 of the top-level array")  # the core's salvage
+    assert "the 1 complete elements before it are kept" in problem.reason
+    start = cut[: cut.rindex("{", 0, cut.index('"writer"'))].count("\n") + 1
+    assert f"(starting at line {start})" in problem.reason and problem.line == cut.count("\n") + 1
 
 
 # --------------------------------------------------------------------------- broken input
@@ -375,14 +383,15 @@ def test_broken_lines_become_problems_and_good_lines_load(broken_file):
     assert lines == [2, 3, 4, 4, 4, 4, 4, 5, 6]
     reasons = dict(zip(range(len(probs)), [reason for _, reason in probs]))
     assert reasons[0].startswith("invalid JSON")
-    assert reasons[1].startswith("invalid UTF-8 bytes replaced")
-    assert reasons[2] == "task t-types: repeat_idx is not a number"
+    assert reasons[1].startswith("bytes that are not UTF-8")
+    assert reasons[2] == "task t-types: repeat_idx should be an integer, got str; taken as NA"
     assert reasons[3] == "task t-types: traces.agents.a.messages is not a list"
     assert reasons[4] == "task t-types: traces.agents.b.messages[0].tool_calls[0] arguments are not valid JSON"
     assert reasons[5] == "task t-types: traces.agents.b.messages[1] is not an object"
-    assert reasons[6] == "task t-types: model log duration_seconds is not a number"
+    assert reasons[6] == ("task t-types: traces.models.m.logs[0].duration_seconds should be a number, got str; "
+                          "taken as NA")
     assert reasons[7] == "a report must be a JSON object, not list"
-    assert reasons[8] == "truncated last line (the run was killed mid-write?)"
+    assert reasons[8] == "truncated last line (the writer was stopped mid-line?)"
     assert run.problems["raw"].iloc[0] == "garbage {"
     # the replaced byte keeps the rest of the message
     utf8 = run.messages[run.messages["task_id"] == "t-utf8"]
@@ -413,8 +422,9 @@ def test_unreadable_meta_json_is_a_problem(hand_run):
     (hand_run / "benchmark_20250101_100000.meta.json").write_text("{not json")
     run = maseval.load(hand_run)
     assert len(run.tasks) == 3
-    assert run.problems["reason"].str.startswith("unreadable .meta.json").tolist() == [True]
-    assert pd.isna(run.problems["line"].iloc[0])
+    (problem,) = run.problems.itertuples()
+    assert problem.file.endswith(".meta.json") and problem.reason.startswith("invalid JSON") and problem.line == 1
+    assert "expected_iterations" not in run.meta  # nothing is taken from an unreadable .meta.json
 
 
 def test_empty_folder_is_a_problem_not_a_crash(tmp_path):
@@ -463,7 +473,7 @@ def test_unreadable_timestamp_is_na_and_a_problem(tmp_path):
     path = write_jsonl(tmp_path / "benchmark_when.jsonl", [good_report(), bad])
     run = maseval.load(path)
     assert _only_problem(run) == (
-        str(path), 2, "task t-when: traces.models.planner_model.logs[1].timestamp is not a "
+        str(path), 2, "task t-when: traces.models.planner_model.logs[1].timestamp 'yesterday' is not a "
         "readable time; taken as NA", "yesterday")
     calls = run.events[(run.events["task_id"] == "t-when") & (run.events["kind"] == "llm_call")]
     assert len(calls) == 2 and calls["start"].isna().tolist() == [False, True]  # record kept
@@ -474,13 +484,14 @@ def test_unreadable_timestamp_is_na_and_a_problem(tmp_path):
     assert f"{path}:2:" in str(info.value) and "logs[1].timestamp" in str(info.value)
 
 
-@pytest.mark.parametrize("where, value, raw", [
-    ("message", "10 past 10", "10 past 10"),
-    ("message", 1735725601, "1735725601"),      # epoch numbers are not what MessageHistory writes
-    ("tool", "3000-01-01T00:00:00", "3000-01-01T00:00:00"),  # beyond pandas' range
-    ("metadata", "", ""),
+@pytest.mark.parametrize("where, value, raw, why", [
+    ("message", "10 past 10", "10 past 10", "'10 past 10' is not a readable time"),
+    ("message", True, "true", "should be a time, got bool"),
+    ("tool", "3000-01-01T00:00:00", "3000-01-01T00:00:00",  # beyond pandas' range
+     "'3000-01-01T00:00:00' is not a readable time"),
+    ("metadata", "soon", "soon", "'soon' is not a readable time"),
 ])
-def test_other_unreadable_timestamps_name_their_field(tmp_path, where, value, raw):
+def test_other_unreadable_timestamps_name_their_field(tmp_path, where, value, raw, why):
     report = good_report()
     traces = report["traces"]
     field = {"message": ("traces.agents.planner.messages[1].timestamp",
@@ -491,8 +502,7 @@ def test_other_unreadable_timestamps_name_their_field(tmp_path, where, value, ra
     field[1]["timestamp"] = value
     path = write_jsonl(tmp_path / "benchmark_t.jsonl", [report])
     run = maseval.load(path)
-    assert _only_problem(run) == (str(path), 1, f"task t1: {field[0]} is not a readable time; "
-                                  "taken as NA", raw)
+    assert _only_problem(run) == (str(path), 1, f"task t1: {field[0]} {why}; taken as NA", raw)
     assert len(run.tasks) == 1 and len(run.messages) == 4 and len(run.events) == 3
 
 
@@ -542,7 +552,7 @@ def test_unknown_role_in_traced_conversations(tmp_path):
     run = maseval.load(path)
     assert [(int(r.line), r.reason) for r in run.problems.itertuples()] == [
         (2, "conversation geo-1: messages[1] has unknown role 'oracle'; kept"),
-        (2, "conversation geo-1: messages[1].timestamp is not a readable time; taken as NA")]
+        (2, "conversation geo-1: messages[1].timestamp 'soon' is not a readable time; taken as NA")]
     assert run.messages["role"].tolist()[:2] == ["user", "oracle"]
 
 
@@ -571,3 +581,65 @@ def test_duplicate_attempt_across_files_of_one_run(hand_run):
         (str(second), 1, f"task t3: duplicate attempt (repeat_idx 0; first at {first} line 3); both kept"),
         (str(second), 2, f"task t2: duplicate attempt (repeat_idx 1; first at {first} line 2); both kept")]
     assert len(run.tasks) == 5
+
+
+# --------------------------------------------------------------------------- rules of issue 10
+
+@pytest.mark.parametrize("evaluation, status, success, reward", [
+    ([{"overall_gsr": 1.0, "user_gsr": 1.0}], "success", True, 1.0),    # MACS
+    ([{"overall_gsr": 0.0, "user_gsr": 1.0}], "success", False, 0.0),
+    ([{"correct": False}], "success", False, None),                     # MMLU: a flag, no score
+    ([{"passed": True, "reward": 0.4}], "success", True, 0.4),          # tau2: the flag decides
+    ([{"precision": 0.8}], "success", None, None),                      # no verdict: unknown
+    (None, "success", None, None),                                      # eval not written
+    (None, "agent_error", False, None),                                 # not evaluated: failed
+])
+def test_success_is_the_evaluations_verdict(tmp_path, evaluation, status, success, reward):
+    report = dict(good_report(), eval=evaluation, status=status)
+    run = maseval.load(write_jsonl(tmp_path / "benchmark_v.jsonl", [report]))
+    row = run.tasks.iloc[0]
+    assert row["status"] == status
+    assert (pd.isna(row["success"]) if success is None else row["success"] == success)
+    assert (pd.isna(row["reward"]) if reward is None else row["reward"] == reward)
+    assert (run.failures["category"].tolist() == ["incorrect"]) == (status == "success" and success is False)
+
+
+def test_unpriced_components_give_na_cost_not_zero(tmp_path):
+    report = good_report()
+    report["usage"] = {"agents": {"planner": {"cost": 0.0, "units": {}}},
+                       "models": {"planner_model": {"cost": 0.0, "input_tokens": 100, "output_tokens": 20}}}
+    priced = dict(report, task_id="t-priced", usage={"models": {
+        "a": {"cost": 0.0, "input_tokens": 100, "output_tokens": 20},  # unpriced: left out, not 0
+        "b": {"cost": 0.25, "input_tokens": 10, "output_tokens": 2}}})
+    run = maseval.load(write_jsonl(tmp_path / "benchmark_c.jsonl", [report, priced]))
+    assert pd.isna(run.tasks["cost_usd"].iloc[0]) and run.tasks["input_tokens"].iloc[0] == 100
+    assert run.tasks["cost_usd"].iloc[1] == 0.25 and run.tasks["input_tokens"].iloc[1] == 110
+
+
+def test_tools_wherever_the_writer_puts_them_count_once(tmp_path):
+    report = good_report()
+    inv = report["traces"]["tools"]["lookup"]["invocations"][0]
+    report["traces"]["environment"] = {
+        "type": "MarbleEnvironment", "tool_count": 1, "domain": "coding",
+        "tools": {"lookup": {"type": "function", "has_tracing": False},  # a tool without a history
+                  "shell": {"invocations": [inv]}},                      # the same call registered twice
+        "tool_invocations": {"post": {"invocations": [dict(inv, id="inv9", status="error", outputs="denied")],
+                                      "invocation_count": 1}}}
+    run = maseval.load(write_jsonl(tmp_path / "benchmark_t.jsonl", [report]))
+    tools = run.events[run.events["kind"] == "tool_call"]
+    assert tools["name"].tolist() == ["lookup", "post"]
+    assert [json.loads(a)["source"] for a in tools["attrs"]] == [
+        "traces.tools.lookup", "traces.environment.tool_invocations.post"]
+    assert tools["error"].tolist()[1] == "denied" and len(run.problems) == 0
+
+
+def test_simulator_logs_are_reported_not_read(tmp_path):
+    reports = []
+    for task in ("t1", "t2"):
+        report = dict(good_report(), task_id=task)
+        report["traces"]["simulators"] = {"tool_sim": {"type": "ToolLLMSimulator", "total_calls": 1, "logs": [
+            {"id": "x", "timestamp": "2025-01-01T10:00:01", "status": "model_call_error", "error": "boom"}]}}
+        reports.append(report)
+    run = maseval.load(write_jsonl(tmp_path / "benchmark_s.jsonl", reports))
+    assert run.problems["reason"].tolist() == ["not read: traces.simulators.tool_sim.logs"]
+    assert len(run.tasks) == 2

@@ -207,11 +207,11 @@ def check_maseval(extra_lines: tuple[int, ...] = (), extra: str | None = None):
         assert ev[ev["task_id"] == "t2"]["duration_ms"].isna().all()  # "2.5" is not a number
         assert ev[ev["task_id"] == "t2"]["start"].isna().all()  # "yesterday" is not a time
         assert sorted(set(problem_lines(run))) == sorted({2, 4, 5, 6, 7, 8, 9} | set(extra_lines))
-        has(run, "task t2: traces.models.m.logs[0].timestamp is not a readable time", 1)
+        has(run, "task t2: traces.models.m.logs[0].timestamp 'yesterday' is not a readable time", 1)
         has(run, "task t2: traces.agents.orchestrator.messages[0] has unknown role 'wizard'", 1)
         dup = run.problems[run.problems["reason"].str.contains("duplicate attempt")]
         assert dup["line"].tolist() == [7] and "first at line 1" in dup["reason"].iloc[0]
-        has(run, "repeat_idx is not a number", 1)
+        has(run, "repeat_idx should be an integer, got str", 1)
         has(run, "arguments are not valid JSON", 1)
         has(run, "report has no task_id", 1)
         has(run, "a report must be a JSON object, not list", 1)
@@ -387,7 +387,7 @@ def build_cases() -> list[Case]:
         Case("maseval_bom", M, lambda d: mc.with_bom(d, mc.MASEVAL), "run", check_maseval(),
              "UTF-8 BOM", "same as without BOM"),
         Case("maseval_non_utf8", M, lambda d: mc.with_bad_utf8(d, mc.MASEVAL, b"Refunds take"),
-             "run", check_maseval((1,), "invalid UTF-8"), "0xff 0xfe inside a message",
+             "run", check_maseval((1,), "not UTF-8"), "0xff 0xfe inside a message",
              "record kept with U+FFFD; problem on line 1"),
         Case("maseval_empty", M, lambda d: mc.empty(d, "benchmark_empty.jsonl"), "run",
              check_maseval_nothing("empty file"), "empty file", "empty run, 1 problem"),
