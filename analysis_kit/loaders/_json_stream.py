@@ -1,0 +1,186 @@
+"""A top-level JSON object read key by key, with chosen arrays yielded one element at a time.
+
+For logs that are one big JSON object holding one big array (an Inspect AI ``.json`` log's
+``samples``): the array is never held whole, only the element being decoded. Each value is
+decoded by the standard library's C decoder (``raw_decode``) from a buffer that grows until
+the value is complete, so the work stays linear. A damaged element is skipped (its extent
+found by matching brackets outside strings) and reported; a file that ends inside a value
+stops the reading with an error saying where.
+
+>>> import io
+>>> doc = io.BytesIO(b'{"eval": {"task": "t"}, "samples": [{"id": 1}, {"id": 2}], "n": 2}')
+>>> [(key, index, value) for key, index, value in iter_object(doc, streamed={"samples"})]
+[('eval', None, {'task': 't'}), ('samples', 0, {'id': 1}), ('samples', 1, {'id': 2}), ('n', None, 2)]
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from typing import Any, BinaryIO, Iterator
+
+_FIRST_READ = 1 << 20
+_WS = re.compile(r"[ \t\n\r]*")
+# A string (escapes included) or one bracket: enough to find where a damaged value ends.
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},]', re.S)
+
+
+class JsonStreamError(ValueError):
+    """The document cannot be read on from here: ``offset`` is the character offset."""
+
+    def __init__(self, reason: str, offset: int):
+        super().__init__(f"{reason} (character {offset})")
+        self.reason, self.offset = reason, offset
+
+
+class BadElement:
+    """Stands for an array element that is not valid JSON: ``reason``, ``offset``, ``raw``."""
+
+    def __init__(self, reason: str, offset: int, raw: str):
+        self.reason, self.offset, self.raw = reason, offset, raw
+
+    def __repr__(self) -> str:
+        return f"BadElement({self.reason!r}, {self.offset})"
+
+
+class _Buffer:
+    """Decoded text of the stream from ``base`` on; grows on demand, drops what was read."""
+
+    def __init__(self, stream: BinaryIO):
+        self.stream = stream
+        self.text = ""
+        self.pos = 0  # index into text
+        self.base = 0  # characters dropped before text[0]
+        self.eof = False
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._next_read = _FIRST_READ
+
+    def offset(self) -> int:
+        return self.base + self.pos
+
+    def more(self) -> bool:
+        """Read more (twice as much as last time); False at the end of the stream."""
+        if self.eof:
+            return False
+        chunk = self.stream.read(self._next_read)
+        self._next_read = min(self._next_read * 2, 1 << 28)
+        if self.pos > (1 << 16):  # keep only what is still to be read
+            self.base += self.pos
+            self.text = self.text[self.pos:]
+            self.pos = 0
+        if not chunk:
+            self.eof = True
+            self.text += self._decoder.decode(b"", final=True)
+            return False
+        self.text += self._decoder.decode(chunk)
+        return True
+
+    def reset_read_size(self) -> None:
+        self._next_read = _FIRST_READ
+
+    def peek(self) -> str:
+        """The next non-space character ('' at the end), skipping spaces."""
+        while True:
+            self.pos = _WS.match(self.text, self.pos).end()
+            if self.pos < len(self.text):
+                return self.text[self.pos]
+            if not self.more():
+                return ""
+
+    def expect(self, chars: str) -> str:
+        found = self.peek()
+        if not found or found not in chars:
+            what = "the end of the file" if not found else repr(found)
+            raise JsonStreamError(f"expected {' or '.join(map(repr, chars))}, found {what}", self.offset())
+        self.pos += 1
+        return found
+
+
+def _incomplete(exc: json.JSONDecodeError, text: str) -> bool:
+    """Whether the decoder may have stopped because the text ends (a literal, number or
+    escape cut by the buffer's end; a string not closed yet) rather than bad JSON."""
+    return exc.pos >= len(text) - 8 or exc.msg.startswith("Unterminated string")
+
+
+def _decode_value(buf: _Buffer, decoder: json.JSONDecoder) -> Any:
+    """The next value; raises JsonStreamError when the file ends inside it, ValueError
+    (with the offset in .offset) when it is malformed."""
+    buf.peek()
+    buf.reset_read_size()
+    while True:
+        try:
+            value, end = decoder.raw_decode(buf.text, buf.pos)
+        except json.JSONDecodeError as exc:
+            if _incomplete(exc, buf.text) and buf.more():
+                continue
+            if _incomplete(exc, buf.text):
+                raise JsonStreamError(f"the file ends inside a value ({exc.msg})", buf.offset()) from None
+            raise
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if number and end >= len(buf.text) and buf.more():  # the number may go on
+            continue
+        buf.pos = end
+        return value
+
+
+def _skip_value(buf: _Buffer) -> str:
+    """Skip a malformed value up to the ',' or ']' that ends it at its own depth (brackets
+    inside strings ignored); return its text, cut. Best effort: a damaged string can hide
+    the real end."""
+    start = buf.pos
+    while True:
+        depth = 0
+        for match in _TOKENS.finditer(buf.text, start):
+            token = match.group()
+            if token in "[{":
+                depth += 1
+            elif token in "]}" and depth > 0:
+                depth -= 1
+            elif token in ",]" and depth == 0:
+                buf.pos = match.start()
+                return buf.text[start:match.start()][:200]
+        if not buf.more():
+            raise JsonStreamError("the file ends inside a damaged value", buf.base + start)
+
+
+def iter_object(stream: BinaryIO, *, streamed: set[str] = frozenset()) -> Iterator[tuple[str, int | None, Any]]:
+    """(key, None, value) for each member of the top-level object, in file order, except
+    keys in ``streamed`` whose array is yielded as (key, index, element). A malformed
+    element is yielded as a `BadElement` and reading goes on; the end of the file inside a
+    value raises `JsonStreamError` after everything before it was yielded.
+    """
+    buf = _Buffer(stream)
+    decoder = json.JSONDecoder()
+    buf.expect("{")
+    if buf.peek() == "}":
+        return
+    while True:
+        key = _decode_value(buf, decoder)
+        if not isinstance(key, str):
+            raise JsonStreamError("expected a key", buf.offset())
+        buf.expect(":")
+        if key in streamed and buf.peek() == "[":
+            buf.pos += 1
+            yield from _iter_array(buf, decoder, key)
+        else:
+            yield key, None, _decode_value(buf, decoder)
+        if buf.expect(",}") == "}":
+            return
+
+
+def _iter_array(buf: _Buffer, decoder: json.JSONDecoder, key: str) -> Iterator[tuple[str, int, Any]]:
+    if buf.peek() == "]":
+        buf.pos += 1
+        return
+    index = 0
+    while True:
+        offset = buf.offset()
+        try:
+            yield key, index, _decode_value(buf, decoder)
+        except json.JSONDecodeError as exc:
+            raw = _skip_value(buf)
+            yield key, index, BadElement(f"not valid JSON ({exc.msg})", offset, raw)
+        index += 1
+        if buf.expect(",]") == "]":
+            return
