@@ -331,35 +331,104 @@ def _network_isolation() -> list[str]:
     return []
 
 
-def generate(out_dir: Path, *, kind: str = "toolbox", samples: int = 1000, timeout_s: float = 900) -> dict[str, Path]:
-    """Write logs in a fresh offline process (see the module docstring); return {format: path}.
+def reference(path: Path) -> dict[str, Any]:
+    """What inspect-ai's own reader, `read_eval_log`, says a log holds: the facts a loader
+    is checked against, as plain JSON (computed where inspect-ai is imported, see `generate`)."""
+    from inspect_ai.log import read_eval_log
 
-    kind: one of `KINDS`, or ``benchmark`` (`samples` samples like ``add``). The process runs
-    without network where ``unshare -n`` works (root), and with `offline_environment`.
+    log = read_eval_log(str(path))
+    usage = lambda per_model: {m: u.model_dump(exclude_none=True) for m, u in (per_model or {}).items()}  # noqa: E731
+    stamp = lambda t: t.isoformat() if t is not None and not isinstance(t, str) else t  # noqa: E731
+    samples = {}
+    for s in log.samples or []:
+        samples[f"{s.id}|{s.epoch}"] = {
+            "scores": {name: score.value for name, score in (s.scores or {}).items()},
+            "error": s.error.message if s.error else None,
+            "traceback": s.error.traceback if s.error else None,
+            "limit": s.limit.type if s.limit else None,
+            "limit_reason": s.limit.reason if s.limit else None,
+            "total_time": s.total_time, "working_time": s.working_time,
+            "started_at": stamp(s.started_at), "completed_at": stamp(s.completed_at),
+            "model_usage": usage(s.model_usage),
+            "messages": [{
+                "role": m.role, "text": m.text, "content_types": [c.type for c in m.content] if isinstance(m.content, list) else None,
+                "tool_calls": [{"id": c.id, "name": c.function, "arguments": c.arguments} for c in getattr(m, "tool_calls", None) or []],
+                "tool_call_id": getattr(m, "tool_call_id", None), "function": getattr(m, "function", None),
+                "error": m.error.message if getattr(m, "error", None) else None,
+            } for m in s.messages],
+            "events": [{
+                "event": e.event, "timestamp": stamp(e.timestamp), "completed": stamp(getattr(e, "completed", None)),
+                "span_id": e.span_id, "id": getattr(e, "id", None), "parent_id": getattr(e, "parent_id", None),
+                "name": getattr(e, "name", None) or getattr(e, "function", None) or getattr(e, "model", None),
+                "usage": e.output.usage.model_dump(exclude_none=True) if e.event == "model" and e.output.usage else None,
+                "error": (e.error.message if e.event == "tool" and e.error else getattr(e, "error", None)
+                          if e.event == "model" else None),
+                "arguments": getattr(e, "arguments", None) if e.event == "tool" else None,
+            } for e in s.events],
+        }
+    return {
+        "status": log.status, "error": log.error.message if log.error else None,
+        "task": log.eval.task, "model": log.eval.model, "epochs": log.eval.config.epochs,
+        "inspect_version": log.eval.packages.get("inspect_ai"),
+        "started_at": stamp(log.stats.started_at), "completed_at": stamp(log.stats.completed_at),
+        "metrics": {score.name: {m.name: m.value for m in score.metrics.values()}
+                    for score in (log.results.scores if log.results else [])},
+        "model_usage": usage(log.stats.model_usage), "samples": samples,
+    }
+
+
+def generate(out_dir: Path, *, kind: str | list[str] = "toolbox", samples: int = 1000,
+             references: list[Path] = (), with_references: bool = False,
+             timeout_s: float = 900) -> dict[str, Any]:
+    """Write logs in a fresh offline process (see the module docstring).
+
+    kind: one of `KINDS` or ``benchmark`` (`samples` samples like ``add``), or a list of
+    kinds, each written into ``out_dir/<kind>/``. Returns {format: path} for one kind,
+    {kind: {format: path}} for a list; with `references` (paths of other logs) or
+    `with_references` (every log written) also {"references": {path: reference(path)}}. The process runs without network where
+    ``unshare -n`` works (root), and with `offline_environment`.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    home = out_dir / ".home"
+    kinds = [kind] if isinstance(kind, str) else list(kind)
     cmd = [*_network_isolation(), sys.executable, str(Path(__file__).resolve()), str(out_dir),
-           "--kind", kind, "--samples", str(samples)]
-    done = subprocess.run(cmd, env=offline_environment(home), capture_output=True, text=True, timeout=timeout_s)
+           "--samples", str(samples), *(a for k in kinds for a in ("--kind", k)),
+           *(a for r in references for a in ("--reference", str(r))),
+           *(["--with-references"] if with_references else [])]
+    done = subprocess.run(cmd, env=offline_environment(out_dir / ".home"), capture_output=True,
+                          text=True, timeout=timeout_s)
     if done.returncode != 0:
         raise RuntimeError(f"inspect log writer failed ({done.returncode}):\n{done.stderr[-4000:]}")
-    return {fmt: Path(p) for fmt, p in json.loads(done.stdout.strip().splitlines()[-1]).items()}
+    written = json.loads(done.stdout.strip().splitlines()[-1])
+    for name, paths in written.items():
+        if name != "references":
+            written[name] = {fmt: Path(p) for fmt, p in paths.items()}
+    return written[kind] if isinstance(kind, str) and "references" not in written else written
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command line: write the logs of one kind into OUT_DIR, print {format: path} as JSON."""
+    """Command line: write the logs of each --kind (into OUT_DIR, or OUT_DIR/<kind> when
+    there are several) and the --reference facts of logs; print them as one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--kind", choices=[*KINDS, "benchmark"], default="toolbox")
+    parser.add_argument("--kind", action="append", choices=[*KINDS, "benchmark"], default=[])
     parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--reference", action="append", type=Path, default=[])
+    parser.add_argument("--with-references", action="store_true", help="the reference of every log written")
     args = parser.parse_args(argv)
-    if args.kind == "benchmark":
-        paths = write_benchmark_log(args.out_dir, samples=args.samples)
-    else:
-        paths = run_toolbox(args.out_dir, **KINDS[args.kind])
-    print(json.dumps({fmt: str(p) for fmt, p in paths.items()}))
+    written: dict[str, Any] = {}
+    for kind in args.kind:
+        target = args.out_dir / kind if len(args.kind) > 1 else args.out_dir
+        if kind == "benchmark":
+            paths = write_benchmark_log(target, samples=args.samples)
+        else:
+            paths = run_toolbox(target, **KINDS[kind])
+        written[kind] = {fmt: str(p) for fmt, p in paths.items()}
+        if args.with_references:
+            args.reference.extend(paths.values())
+    if args.reference:
+        written["references"] = {str(p): reference(p) for p in args.reference}
+    print(json.dumps(written, default=str))
 
 
 if __name__ == "__main__":
