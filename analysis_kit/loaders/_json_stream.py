@@ -53,7 +53,7 @@ class _Buffer:
         self.pos = 0  # index into text
         self.base = 0  # characters dropped before text[0]
         self.eof = False
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")("replace")
         self._next_read = _FIRST_READ
 
     def offset(self) -> int:
@@ -184,3 +184,23 @@ def _iter_array(buf: _Buffer, decoder: json.JSONDecoder, key: str) -> Iterator[t
         index += 1
         if buf.expect(",]") == "]":
             return
+
+
+def iter_records(path: Any, problems: Any, array: str, header: dict) -> Iterator[Any]:
+    """The elements of the top-level object's ``array`` in a JSON file, one at a time; every
+    other top-level key goes into ``header`` as it comes. A damaged element is a problem and
+    is skipped; a file cut short is a problem after what came before it was yielded.
+    (``problems``: a ``model.Problems``.)"""
+    with open(path, "rb") as fh:
+        try:
+            for key, index, value in iter_object(fh, streamed={array}):
+                if isinstance(value, BadElement):
+                    problems.add(path, None, f"{array} element {index}: {value.reason}", value.raw)
+                elif index is not None:
+                    yield value
+                else:
+                    header[key] = value
+        except (JsonStreamError, RecursionError) as exc:
+            problems.add(path, None, f"{exc}; what came before is loaded")
+        except OSError as exc:
+            problems.add(path, None, f"cannot read file: {exc.strerror or exc}")

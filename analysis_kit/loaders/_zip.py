@@ -22,12 +22,13 @@ found by scanning for local headers, and those whose sizes the header gives are 
 from __future__ import annotations
 
 import io
+import json
 import mmap
 import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterator
 
 STORED, DEFLATED, ZSTD = 0, 8, 93
 _LOCAL = struct.Struct("<4sHHHHHIIIHH")  # local file header, 30 bytes
@@ -89,6 +90,17 @@ class ZipArchive:
         """The member's bytes, whole and checked."""
         with self.open(name) as stream:
             return stream.read()
+
+    def read_json(self, name: str, problems: Any, path: Any = None) -> Any:
+        """The member's JSON value; None when absent, or (with a problem row on ``problems``,
+        a ``model.Problems``) when damaged or not JSON."""
+        if name not in self.members:
+            return None
+        try:
+            return json.loads(self.read(name))
+        except (MemberError, ValueError, OSError, RecursionError) as exc:
+            problems.add(path, None, f"{name}: {exc}")
+            return None
 
     def close(self) -> None:
         if self._own:

@@ -8,9 +8,10 @@ file here is what inspect-ai writes, never an imitation:
   runs a command in the ``local`` sandbox inside a subtask, then submits; ``crash`` calls a tool
   that raises `RuntimeError` (the sample errors); ``loop`` calls tools until the task's
   ``message_limit`` stops it; ``think`` answers with reasoning plus text content, is urged to
-  continue, then submits. Two scorers (``match`` first, then a numeric ``closeness``); an
-  auto approver on ``add`` (approval events). Epochs 2.
-- `write_benchmark_log`: N samples of the same shape as ``add`` (no sleeps, no sandbox).
+  continue (its text carries HTML, ``<script>``, markdown, ANSI and a fake secret), then
+  submits. Two scorers (``match`` first, then a numeric ``closeness``); an auto approver on
+  every tool (approval events); the ``local`` sandbox. Epochs 2.
+- `write_benchmark_log`: N samples of the same shape as ``add``, epochs 1, no sleeps.
 
 Every model output carries an explicit `ModelUsage`, so inspect-ai never counts tokens with a
 tokenizer (which would download one), and `offline_environment` points inspect-ai's data
@@ -116,6 +117,8 @@ def scripted_outputs(model_name: str, *, wrong_on: frozenset[str] = frozenset())
     from inspect_ai._util.content import ContentReasoning, ContentText
     from inspect_ai.model import ModelOutput
 
+    from analysis_kit.samples import HOSTILE_SNIPPETS  # untrusted text every display must escape
+
     def policy(messages: list[Any], tools: Any, tool_choice: Any, config: Any) -> Any:
         kind, *numbers = _user_text(messages).split()
         a, b = (int(n) for n in numbers[:2]) if len(numbers) >= 2 else (0, 0)
@@ -141,7 +144,8 @@ def scripted_outputs(model_name: str, *, wrong_on: frozenset[str] = frozenset())
             def think() -> Any:
                 out = ModelOutput.from_content(
                     model_name,
-                    [ContentReasoning(reasoning="The sum of the two numbers."), ContentText(text="Thinking it over.")],
+                    [ContentReasoning(reasoning="The sum of the two numbers."),
+                     ContentText(text="Thinking it over. " + " ".join(HOSTILE_SNIPPETS))],
                 )
                 out.usage = usage(step, reasoning=12)
                 return out
