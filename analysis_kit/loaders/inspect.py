@@ -29,6 +29,7 @@ from ._zip import ZipArchive
 FORMAT = "inspect"
 _SNIFF_JSON = re.compile(rb'(?:\xef\xbb\xbf)?\s*\{\s*"version"\s*:\s*\d+\s*,'
                          rb'\s*"status"\s*:\s*"[a-z]+"\s*,\s*"eval"\s*:')
+_SNIFF_EVAL = re.compile(rb"PK\x03\x04.{26}(?:_journal/|header\.json|samples/|summaries\.json)", re.S)
 # Score values that say pass or fail, and the number each stands for (as Inspect's value_to_float).
 _VERDICTS = {"c": (True, 1.0), "p": (False, 0.5), "i": (False, 0.0), "n": (False, 0.0),
              "yes": (True, 1.0), "true": (True, 1.0), "pass": (True, 1.0), "correct": (True, 1.0),
@@ -61,7 +62,7 @@ def sniff(path: Path) -> bool:
             head = fh.read(65536)
     except OSError:
         return False
-    return head.startswith(b"PK\x03\x04") if path.suffix == ".eval" else bool(_SNIFF_JSON.match(head))
+    return bool((_SNIFF_EVAL if path.suffix == ".eval" else _SNIFF_JSON).match(head))
 
 
 def _read_eval(path: Path, problems: Problems, header: dict) -> Iterator[tuple[str, Any]]:
@@ -146,8 +147,6 @@ ATTRS = {
 }
 KIND = {"model": "llm_call", "tool": "tool_call", "sample_limit": "error"}  # the others keep their name
 
-
-# --------------------------------------------------------------------------- one log
 
 class _Log:
     """The tables of one log, filled one sample at a time."""
