@@ -108,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-repeat", type=int, default=2, help="inspect_ai processes per format")
     args = parser.parse_args(argv)
     data = ROOT / "benchmarks" / "_data" / f"inspect_{args.samples}"
-    paths = {"eval": data / "toolbox_model.eval", "json": data / "toolbox_model.json"}
-    if not all(p.exists() for p in paths.values()):
+    paths = {fmt: next(iter(sorted(data.glob(f"*_toolbox_model.{fmt}"))), None) for fmt in ("eval", "json")}
+    if not all(paths.values()):
         print(f"writing the {args.samples}-sample log with inspect-ai into {data} (minutes) ...", flush=True)
         paths = generate(data, kind="benchmark", samples=args.samples, timeout_s=3600)
     env = offline_environment(data / ".home")

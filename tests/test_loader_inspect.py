@@ -366,7 +366,8 @@ def test_detection_and_a_folder_of_logs(logs, tmp_path):
     with pytest.raises(ak.LoadError, match="holds 2 runs"):
         ak.load(folder)
     both = ak.load_runs([folder], progress=False)
-    assert sorted(both.run_ids) == ["toolbox_model", "toolbox_model-b"]
+    assert sorted(both.run_ids) == sorted(logs[kind]["eval"].stem for kind in ("toolbox", "toolbox-b"))
+    assert all(run_id.endswith(("_toolbox_model", "_toolbox_model-b")) for run_id in both.run_ids)
     assert ak.detect(SAMPLES / "inspect") == "inspect"  # a folder holding one log is that log
     other = tmp_path / "other.eval"
     with zipfile.ZipFile(other, "w") as zf:

@@ -8,7 +8,7 @@ must be escaped). ``write`` copies the packaged log, so ``seed`` and ``size`` do
 To regenerate it::
 
     .venv/bin/python tests/writers/inspect_logs.py /tmp/inspect --kind toolbox
-    cp /tmp/inspect/toolbox_model.eval analysis_kit/samples/inspect_toolbox.eval && make samples
+    cp /tmp/inspect/*_toolbox_model.eval analysis_kit/samples/inspect_toolbox.eval && make samples
 """
 
 from __future__ import annotations

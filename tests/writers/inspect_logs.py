@@ -287,7 +287,9 @@ def run_toolbox(out_dir: Path, *, model: str = "mockllm/model", epochs: int = EP
         display="none",
         max_samples=max_samples,
     )
-    stem = f"toolbox_{model.split('/', 1)[1]}"
+    # Inspect's own naming (<ISO time>_<task>_...): inspect_ai.analysis lists a .json log only
+    # when its name starts with the time; the model ends the name so runs tell apart.
+    stem = f"{Path(log.location).name.split('_')[0]}_toolbox_{model.split('/', 1)[1]}"
     paths: dict[str, Path] = {}
     source = Path(log.location)
     if status is not None:
