@@ -403,3 +403,24 @@ def test_comparison_of_two_models_on_the_same_task(logs):
     diff = an.compare(runs, n_boot=200).set_index("metric").loc["pass_rate"]
     assert (diff["a"], diff["b"]) == (pytest.approx(6 / 8), pytest.approx(2 / 10))  # b scores its errors: I
     assert diff["ci_low"] <= diff["diff"] <= diff["ci_high"] < 0
+
+
+def test_widgets_on_inspect_runs(logs):
+    from analysis_kit import widgets
+
+    run = load(logs["toolbox"]["eval"])
+    ex = widgets.explore(run)
+    assert sorted(ex.task.rows) == ["add", "crash", "flaky", "loop", "think"]
+    ex.task.show_task("think", 1)
+    assert "&lt;script&gt;" in ex.task.transcript_html and "<script>" not in ex.task.transcript_html
+    assert ex.task.header_text == "task think trial 1: success; reward 1; termination: completed"
+    ex.task.show_task("crash", 2)
+    assert "error: RuntimeError('tool crashed: boom')" in ex.task.header_text
+    for kind in ex.latency.kind.options:
+        ex.latency.kind.value = kind
+    assert not ex.latency.rows["kind"].isin(["agent", "step"]).any()
+    assert len(ex.failures.rows) == 4
+    both = ak.load_runs([logs["toolbox"]["eval"], logs["toolbox-b"]["json"]], progress=False)
+    comparison = widgets.RunComparison(both, n_boot=50)
+    assert set(comparison.changes["task_id"]) == {"add", "think"}
+    assert comparison.comparison.set_index("metric").loc["pass_rate", "diff"] == pytest.approx(0.2 - 0.75)
