@@ -56,13 +56,13 @@ def test_the_worked_example_loads_what_it_says(example_format, tmp_path):
     assert ev["input_tokens"].tolist()[0] == 120 and pd.isna(ev["input_tokens"].iloc[1])
     assert ev["est_cost_usd"].iloc[0] == pytest.approx(120 * 0.15e-6 + 40 * 0.6e-6)
     assert run.problems[["line", "reason"]].values.tolist() == [
-        [2, "seconds is not a number"], [3, "a call must be a JSON object"],
-        [4, "no task: record skipped"], [2, "usage.input is not a number"]]
+        [2, "seconds should be a number, got text; taken as NA"], [3, "a call must be a JSON object"],
+        [4, "no task: record skipped"], [2, "usage.input should be an integer, got text; taken as NA"]]
     only = ak.load(path, model="m2", cache=False)
     assert only.events["name"].tolist() == ["m2"] and only.meta["load_options"] == {"model": "m2"}
     with pytest.raises(ak.LoadError, match="unknown option.*'modle'.*its options: model"):
         ak.load(path, modle="m2")
-    with pytest.raises(ak.LoadError, match=r"calls.jsonl:2: seconds is not a number"):
+    with pytest.raises(ak.LoadError, match=r"calls.jsonl:2: seconds should be a number"):
         ak.load(path, strict=True, cache=False)
 
 
@@ -187,6 +187,14 @@ def test_utc_column_vectorized_equals_one_by_one():
     assert pd.isna(column[1]) and pd.isna(column[4]) and str(column.dtype) == "datetime64[ns, UTC]"
 
 
+def test_where_locates_the_line_of_a_key_on_demand():
+    p = Problems()
+    source = Source("r.json", '[\n {"id": "a",\n  "reward": "high"}\n]')
+    w = Where(p, "r.json", label="simulation a", locate=lambda key: source.line_at(source.text.find(f'"{key}"')))
+    w.number("high", "reward")
+    assert (p.rows[0]["line"], p.rows[0]["reason"]) == (3, "simulation a: reward should be a number, got text; taken as NA")
+
+
 def test_where_typed_reads_report_with_label_and_line():
     p = Problems()
     w = Where(p, "f.json", 9, "task t1")
@@ -194,8 +202,10 @@ def test_where_typed_reads_report_with_label_and_line():
     assert w.number(-1, "cost", nonnegative=True) is None and w.flag("true", "ok") is True
     assert w.text({"a": 1}, "name") == '{"a": 1}' and w.mapping([], "usage") == {} and w.listing("x", "m") == []
     assert [r["reason"] for r in p.rows] == [
-        "task t1: trial is not a whole number", "task t1: cost is negative", "task t1: name is not text",
-        "task t1: usage is not an object", "task t1: m is not a list"]
+        "task t1: trial should be an integer, got 2.5; taken as NA", "task t1: cost is negative (-1); taken as NA",
+        "task t1: name should be text, got an object; kept as JSON text",
+        "task t1: usage should be an object, got a list; taken as empty",
+        "task t1: m should be a list, got text; taken as empty"]
     assert {r["line"] for r in p.rows} == {9}
 
 
@@ -221,9 +231,9 @@ def test_table_types_each_column_once_and_names_bad_values_by_path():
     assert frame["input_tokens"].tolist()[0] == 5 and frame["input_tokens"].isna().tolist() == [False, True, True]
     assert frame["attrs"].tolist()[0] == '{"k": 1}' and str(frame["custom"].dtype) == "Int64"
     assert sorted((r["line"], r["reason"]) for r in p.rows) == [
-        (2, "at is not a readable time; taken as NA"), (2, "c is not a number"),
-        (2, "ok is not true or false"), (2, "usage.in is negative"),
-        (3, "usage is not an object"), (4, "no id: record skipped")]
+        (2, "at 'never' is not a readable time; taken as NA"), (2, "c should be an integer, got text; taken as NA"),
+        (2, "ok should be true or false, got text; taken as NA"), (2, "usage.in is negative (-3); taken as NA"),
+        (3, "usage should be an object, got a list; taken as empty"), (4, "no id: record skipped")]
     run = ak.Run(meta={"run_id": "r"}, tasks=frame)
     assert str(run.tasks["start"].dtype) == "datetime64[ns, UTC]"
 

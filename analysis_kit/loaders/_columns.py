@@ -22,7 +22,7 @@ NA plus a problem row naming the record it came from.
 >>> frame.loc[0, "input_tokens"]
 <NA>
 >>> problems.rows[0]["line"], problems.rows[0]["reason"]
-(7, 'task t1: usage.input is not a number')
+(7, 'task t1: usage.input should be an integer, got text; taken as NA')
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ..model import NONNEGATIVE, SCHEMA, to_json_text
-from ._values import Where, utc_column
+from ._values import Where, _type_name, utc_column
 
 _NOT_OBJECT = object()  # a path ran into a value that is not an object
 
@@ -96,7 +96,8 @@ def _report_not_object(record: Any, path: str, where: Where) -> None:
     for depth, key in enumerate(keys):
         if not isinstance(value, dict):
             parent = ".".join(keys[:depth]) or "the record"
-            where.problem(f"{parent} is not an object", value)
+            where.problem(f"{parent} should be an object, got {_type_name(value)}; taken as empty",
+                          value, keys[depth - 1] if depth else None)
             return
         value = value.get(key)
 

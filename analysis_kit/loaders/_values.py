@@ -13,7 +13,7 @@ plus a problem row naming where it was, never an exception and never a silent NA
 >>> from analysis_kit.model import Problems
 >>> w = Where(Problems(), "f.jsonl", 3, "task t1")
 >>> w.number("2.5", "duration"), w.time(1767225600, "start"), w.problems.rows[0]["reason"]
-(None, Timestamp('2026-01-01 00:00:00+0000', tz='UTC'), 'task t1: duration is not a number')
+(None, Timestamp('2026-01-01 00:00:00+0000', tz='UTC'), 'task t1: duration should be a number, got text; taken as NA')
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -120,45 +120,62 @@ def short_json(value: Any, cut: int = 200) -> str:
     return text[:cut]
 
 
+def _type_name(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "text", bool: "a boolean"}.get(type(value), type(value).__name__)
+
+
 class Where:
     """A place in a source that typed reads report their problems against.
 
-    ``label`` prefixes each reason (``"task t1: duration is not a number"``).
+    ``label`` prefixes each reason (``"task t1: duration should be a number, got text"``).
+    ``line`` is the line of the place; ``locate(key)``, when given, finds the line of a key
+    within it instead, on demand (JSON documents: the line of ``"reward"`` in a simulation).
     """
 
-    __slots__ = ("problems", "file", "line", "label")
+    __slots__ = ("problems", "file", "line", "label", "locate")
 
-    def __init__(self, problems: Problems, file: Any, line: int | None = None, label: str = ""):
-        self.problems, self.file, self.line, self.label = problems, file, line, label
+    def __init__(self, problems: Problems, file: Any, line: int | None = None, label: str = "",
+                 locate: Callable[[str | None], int | None] | None = None):
+        self.problems, self.file, self.line, self.label, self.locate = problems, file, line, label, locate
 
     def at(self, line: int | None = None, label: str | None = None) -> "Where":
         """The same source at another line or with another label."""
         return Where(self.problems, self.file, self.line if line is None else line,
-                     self.label if label is None else label)
+                     self.label if label is None else label, None if line is not None else self.locate)
 
-    def problem(self, reason: str, raw: Any = None) -> None:
+    def problem(self, reason: str, raw: Any = None, key: str | None = None) -> None:
         prefix = f"{self.label}: " if self.label else ""
-        self.problems.add(self.file, self.line, prefix + reason, short_json(raw) if raw is not None else "")
+        line = self.locate(key) if self.locate is not None else self.line
+        self.problems.add(self.file, line, prefix + reason, short_json(raw) if raw is not None else "")
+
+    def _wrong(self, name: str, wanted: str, value: Any, outcome: str = "taken as NA") -> None:
+        self.problem(f"{name} should be {wanted}, got {_type_name(value)}; {outcome}", value, name)
 
     def number(self, value: Any, name: str, *, nonnegative: bool = False) -> float | None:
         """A finite number (``nonnegative``: and >= 0); anything else present is NA plus a problem."""
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            self.problem(f"{name} is not a number", value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self._wrong(name, "a number", value)
+            return None
+        if not math.isfinite(value) or abs(value) > 2.0 ** 62:
+            self.problem(f"{name} is out of range ({value}); taken as NA", value, name)
             return None
         if nonnegative and value < 0:
-            self.problem(f"{name} is negative", value)
+            self.problem(f"{name} is negative ({value}); taken as NA", value, name)
             return None
         return float(value)
 
     def integer(self, value: Any, name: str, *, nonnegative: bool = False) -> int | None:
         """A whole number (a float with no fraction counts); anything else is NA plus a problem."""
+        if value is not None and not isinstance(value, (int, float)) or isinstance(value, bool):
+            self._wrong(name, "an integer", value)
+            return None
         number = self.number(value, name, nonnegative=nonnegative)
         if number is None:
             return None
         if not number.is_integer():
-            self.problem(f"{name} is not a whole number", value)
+            self.problem(f"{name} should be an integer, got {value}; taken as NA", value, name)
             return None
         return int(number)
 
@@ -168,7 +185,7 @@ class Where:
             return value
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return str(value)
-        self.problem(f"{name} is not text", value)
+        self._wrong(name, "text", value, "kept as JSON text")
         return short_json(value, cut=10**9)
 
     def flag(self, value: Any, name: str) -> bool | None:
@@ -179,14 +196,23 @@ class Where:
             return bool(value)
         if isinstance(value, str) and value.strip().lower() in ("true", "false"):
             return value.strip().lower() == "true"
-        self.problem(f"{name} is not true or false", value)
+        self._wrong(name, "true or false", value)
         return None
 
-    def time(self, value: Any, name: str) -> pd.Timestamp | None:
-        """A UTC timestamp (see :func:`to_utc`); unreadable is NA plus a problem."""
+    def time(self, value: Any, name: str, *, iso_only: bool = False) -> pd.Timestamp | None:
+        """A UTC timestamp (see :func:`to_utc`; ``iso_only``: text only, no epoch numbers);
+        unreadable is NA plus a problem."""
+        if value is None:
+            return None
+        if iso_only and not isinstance(value, str):
+            self._wrong(name, "an ISO time string", value)
+            return None
         ts = to_utc(value)
         if ts is BAD:
-            self.problem(f"{name} is not a readable time; taken as NA", value)
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                self.problem(f"{name} {value!r} is not a readable time; taken as NA", value, name)
+            else:
+                self._wrong(name, "a time", value)
             return None
         return ts
 
@@ -195,7 +221,7 @@ class Where:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            self.problem(f"{name} is not an object", value)
+            self._wrong(name, "an object", value, "taken as empty")
             return {}
         return value
 
@@ -204,6 +230,6 @@ class Where:
         if value is None:
             return []
         if not isinstance(value, list):
-            self.problem(f"{name} is not a list", value)
+            self._wrong(name, "a list", value, "taken as empty")
             return []
         return value
