@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -424,3 +425,35 @@ def test_widgets_on_inspect_runs(logs):
     comparison = widgets.RunComparison(both, n_boot=50)
     assert set(comparison.changes["task_id"]) == {"add", "think"}
     assert comparison.comparison.set_index("metric").loc["pass_rate", "diff"] == pytest.approx(0.2 - 0.75)
+
+
+@pytest.mark.parametrize("name", ["log_formats.eval", "log_formats.json", "toolbox.eval"])
+def test_mutated_logs_give_a_run_or_a_load_error(name, logs, tmp_path):
+    """Bounded fuzz: bytes of a log flipped and cut (the zstd one: its members); the only
+    outcomes allowed are a Run whose problems name the file, or a LoadError naming it.
+    A longer hunt: AK_FUZZ_EXAMPLES=2000 AK_FUZZ_RANDOM=1."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from analysis_kit.loaders import inspect as loader
+
+    source = (logs["toolbox"]["eval"] if name == "toolbox.eval" else real("inspect", name)).read_bytes()
+
+    @settings(max_examples=int(os.environ.get("AK_FUZZ_EXAMPLES", 25)), deadline=None, database=None,
+              derandomize=not os.environ.get("AK_FUZZ_RANDOM"), suppress_health_check=list(HealthCheck))
+    @given(flips=st.lists(st.tuples(st.integers(0, len(source) - 1), st.integers(1, 255)), max_size=8),
+           cut=st.integers(0, len(source)))
+    def check(flips, cut):
+        data = bytearray(source)
+        for at, mask in flips:
+            data[at] ^= mask
+        path = tmp_path / name
+        path.write_bytes(bytes(data[:cut]))
+        try:
+            run = loader.load(path)
+        except ak.LoadError as exc:
+            assert exc.file is not None
+            return
+        assert isinstance(run, ak.Run) and run.problems["file"].notna().all()
+
+    check()

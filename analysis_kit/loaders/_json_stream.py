@@ -156,7 +156,7 @@ def iter_object(stream: BinaryIO, *, streamed: set[str] = frozenset()) -> Iterat
     if buf.peek() == "}":
         return
     while True:
-        key = _decode_value(buf, decoder)
+        key = _top_level(buf, decoder)
         if not isinstance(key, str):
             raise JsonStreamError("expected a key", buf.offset())
         buf.expect(":")
@@ -164,9 +164,19 @@ def iter_object(stream: BinaryIO, *, streamed: set[str] = frozenset()) -> Iterat
             buf.pos += 1
             yield from _iter_array(buf, decoder, key)
         else:
-            yield key, None, _decode_value(buf, decoder)
+            yield key, None, _top_level(buf, decoder)
         if buf.expect(",}") == "}":
             return
+
+
+def _top_level(buf: _Buffer, decoder: json.JSONDecoder) -> Any:
+    """A key or value of the top-level object: damage there ends the reading (its extent is
+    unknown), as a JsonStreamError."""
+    offset = buf.offset()
+    try:
+        return _decode_value(buf, decoder)
+    except json.JSONDecodeError as exc:
+        raise JsonStreamError(f"not valid JSON ({exc.msg})", offset) from None
 
 
 def _iter_array(buf: _Buffer, decoder: json.JSONDecoder, key: str) -> Iterator[tuple[str, int, Any]]:
