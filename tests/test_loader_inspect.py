@@ -439,7 +439,7 @@ def test_mutated_logs_give_a_run_or_a_load_error(name, logs, tmp_path):
 
     source = (logs["toolbox"]["eval"] if name == "toolbox.eval" else real("inspect", name)).read_bytes()
 
-    @settings(max_examples=int(os.environ.get("AK_FUZZ_EXAMPLES", 25)), deadline=None, database=None,
+    @settings(max_examples=int(os.environ.get("AK_FUZZ_EXAMPLES", 12)), deadline=None, database=None,
               derandomize=not os.environ.get("AK_FUZZ_RANDOM"), suppress_health_check=list(HealthCheck))
     @given(flips=st.lists(st.tuples(st.integers(0, len(source) - 1), st.integers(1, 255)), max_size=8),
            cut=st.integers(0, len(source)))
