@@ -18,7 +18,9 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Callable, Iterator
+
+from ..model import scrub_surrogates
 
 _FIRST_READ = 1 << 20
 _WS = re.compile(r"[ \t\n\r]*")
@@ -45,15 +47,17 @@ class BadElement:
 
 
 class _Buffer:
-    """Decoded text of the stream from ``base`` on; grows on demand, drops what was read."""
+    """Decoded text of the stream from ``base`` on; grows on demand, drops what was read.
+    Bytes that are not UTF-8 are replaced (U+FFFD) and said once to ``on_problem``."""
 
-    def __init__(self, stream: BinaryIO):
-        self.stream = stream
+    def __init__(self, stream: BinaryIO, on_problem: Callable[[str], None]):
+        self.stream, self.on_problem = stream, on_problem
+        self._said_bytes = False
         self.text = ""
         self.pos = 0  # index into text
         self.base = 0  # characters dropped before text[0]
         self.eof = False
-        self._decoder = codecs.getincrementaldecoder("utf-8-sig")("replace")
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
         self._next_read = _FIRST_READ
 
     def offset(self) -> int:
@@ -69,12 +73,17 @@ class _Buffer:
             self.base += self.pos
             self.text = self.text[self.pos:]
             self.pos = 0
-        if not chunk:
-            self.eof = True
-            self.text += self._decoder.decode(b"", final=True)
-            return False
-        self.text += self._decoder.decode(chunk)
-        return True
+        self.eof = not chunk
+        try:
+            self.text += self._decoder.decode(chunk, final=self.eof)
+        except UnicodeDecodeError as exc:
+            if not self._said_bytes:
+                self.on_problem(f"bytes that are not UTF-8 (0x{exc.object[exc.start]:02x}) near character "
+                                f"{self.base + len(self.text) + exc.start}; decoded with replacement characters")
+                self._said_bytes = True
+            self._decoder.reset()  # a character cut by this chunk's edge is lost with the bad bytes
+            self.text += chunk.decode("utf-8", "replace")
+        return not self.eof
 
     def reset_read_size(self) -> None:
         self._next_read = _FIRST_READ
@@ -105,7 +114,8 @@ def _incomplete(exc: json.JSONDecodeError, text: str) -> bool:
 
 def _decode_value(buf: _Buffer, decoder: json.JSONDecoder) -> Any:
     """The next value; raises JsonStreamError when the file ends inside it, ValueError
-    (with the offset in .offset) when it is malformed."""
+    (with the offset in .offset) when it is malformed. Lone surrogate escapes (``"\\ud800"``),
+    which no UTF-8 text can hold, are replaced by U+FFFD and said to ``on_problem``."""
     buf.peek()
     buf.reset_read_size()
     while True:
@@ -120,7 +130,14 @@ def _decode_value(buf: _Buffer, decoder: json.JSONDecoder) -> Any:
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         if number and end >= len(buf.text) and buf.more():  # the number may go on
             continue
-        buf.pos = end
+        start, buf.pos = buf.pos, end
+        segment = buf.text[start:end]
+        if "\\ud" in segment or "\\uD" in segment:
+            scrubbed = scrub_surrogates(segment)
+            if scrubbed != segment:
+                buf.on_problem(f"lone UTF-16 surrogate escapes replaced by U+FFFD (value at character "
+                               f"{buf.base + start})")
+                return json.loads(scrubbed)
         return value
 
 
@@ -144,13 +161,14 @@ def _skip_value(buf: _Buffer) -> str:
             raise JsonStreamError("the file ends inside a damaged value", buf.base + start)
 
 
-def iter_object(stream: BinaryIO, *, streamed: set[str] = frozenset()) -> Iterator[tuple[str, int | None, Any]]:
+def iter_object(stream: BinaryIO, *, streamed: set[str] = frozenset(),
+                on_problem: Callable[[str], None] = lambda reason: None) -> Iterator[tuple[str, int | None, Any]]:
     """(key, None, value) for each member of the top-level object, in file order, except
     keys in ``streamed`` whose array is yielded as (key, index, element). A malformed
     element is yielded as a `BadElement` and reading goes on; the end of the file inside a
     value raises `JsonStreamError` after everything before it was yielded.
     """
-    buf = _Buffer(stream)
+    buf = _Buffer(stream, on_problem)
     decoder = json.JSONDecoder()
     buf.expect("{")
     if buf.peek() == "}":
@@ -203,7 +221,8 @@ def iter_records(path: Any, problems: Any, array: str, header: dict) -> Iterator
     (``problems``: a ``model.Problems``.)"""
     with open(path, "rb") as fh:
         try:
-            for key, index, value in iter_object(fh, streamed={array}):
+            said = lambda reason: problems.add(path, None, reason)  # noqa: E731
+            for key, index, value in iter_object(fh, streamed={array}, on_problem=said):
                 if isinstance(value, BadElement):
                     problems.add(path, None, f"{array} element {index}: {value.reason}", value.raw)
                 elif index is not None:

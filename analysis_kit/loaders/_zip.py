@@ -94,10 +94,14 @@ class ZipArchive:
     def read_json(self, name: str, problems: Any, path: Any = None) -> Any:
         """The member's JSON value; None when absent, or (with a problem row on ``problems``,
         a ``model.Problems``) when damaged or not JSON."""
+        from ..model import scrub_surrogates
+        from ._read import decode
+
         if name not in self.members:
             return None
         try:
-            return json.loads(self.read(name))
+            where = f"{path}!{name}"  # bad bytes and surrogates are named with the member
+            return json.loads(scrub_surrogates(decode(self.read(name), where, problems), where, problems))
         except (MemberError, ValueError, OSError, RecursionError) as exc:
             problems.add(path, None, f"{name}: {exc}")
             return None

@@ -42,8 +42,7 @@ _SAMPLE_READ = set("""id epoch scores score events transcript messages model_usa
 _SAMPLE_IGNORED = set("""input choices output metadata store uuid events_data role_usage sandbox files setup
     description turn_count timelines invalidation message_limit token_limit token_limit_type
     token_limit_usage time_limit model_fallbacks completed message_count retries limit_reason""".split())
-_TYPES = {"tasks": {"cached_tokens": "int", "cache_write_tokens": "int", "reasoning_tokens": "int",
-                    "scorer": "str", "answer": "str"}, "failures": {"message": "str"}}
+_TYPES = {"tasks": dict.fromkeys(("cached_tokens", "cache_write_tokens", "reasoning_tokens"), "int")}
 
 
 @dataclass(frozen=True)
@@ -79,10 +78,8 @@ def _read_eval(path: Path, problems: Problems, header: dict) -> Iterator[tuple[s
         names = archive.names()
         for name in (n for n in names if n.startswith("samples/") and n.endswith(".json")):
             sample = archive.read_json(name, problems, path)
-            if isinstance(sample, dict):
+            if sample is not None:
                 yield "sample", sample
-            elif sample is not None:
-                problems.add(path, None, f"{name}: not a sample object", sample)
         journal = sorted((n for n in names if n.startswith("_journal/summaries/")),
                          key=lambda n: int(re.sub(r"\D", "", n) or 0))
         for name in ["summaries.json"] if "summaries.json" in names else journal:
@@ -145,6 +142,7 @@ ATTRS = {
     "sample_limit": [Column("limit", "limit"), Column("category", default="limit")],
     "error": [Column("category", default="error")],
 }
+_ref = lambda value: None if value is None else str(value)  # noqa: E731 ids as text, whatever the log has
 KIND = {"model": "llm_call", "tool": "tool_call", "sample_limit": "error"}  # the others keep their name
 
 
@@ -152,9 +150,8 @@ class _Log:
     """The tables of one log, filled one sample at a time."""
 
     def __init__(self, path: Path, problems: Problems, options: Options):
-        self.path, self.problems, self.options = path, problems, options
+        self.path, self.problems, self.options, self.seen = path, problems, options, set()  # (id, epoch)
         self.tables = {n: Table(n, _TYPES.get(n)) for n in ("tasks", "events", "messages", "failures")}
-        self.seen: set[tuple[str, int]] = set()
 
     def _where(self, sample: dict) -> Where:
         return Where(self.problems, self.path, None, f"sample {sample.get('id')} epoch {sample.get('epoch')}")
@@ -170,7 +167,7 @@ class _Log:
         if task is None:
             return
         keys = {"task_id": task["task_id"], "trial": task["trial"]}
-        self.seen.add((keys["task_id"], keys["trial"]))
+        self.seen.add((keys["task_id"], str(keys["trial"])))
         for row in rows:
             self.tables["events"].append(where, **keys, **row)
         for idx, message in enumerate(where.listing(sample.get("messages"), "messages")):
@@ -179,9 +176,9 @@ class _Log:
                 continue
             self.tables["messages"].add(resolved(message, resolve, _TEXT), MESSAGE, where, **keys, idx=idx)
 
-    def summary(self, summary: Any) -> None:
+    def summary(self, summary: dict) -> None:
         """A tasks row from a sample summary whose sample was unreadable or never written."""
-        if not isinstance(summary, dict) or (str(summary.get("id")), summary.get("epoch") or 1) in self.seen:
+        if (str(summary.get("id")), str(summary.get("epoch") or 1)) in self.seen:
             return
         error, limit = summary.get("error"), summary.get("limit")
         sample = dict(summary, error={"message": error} if error else None,
@@ -205,15 +202,15 @@ class _Log:
             calls = [r for r in rows if r["kind"] in ("llm_call", "evaluator")]
             usage = {k: sum_known(r.get(k) for r in calls)
                      for k in ("input_tokens", "output_tokens", "cached_tokens", "cost_usd")}
-        timed = [r for r in rows if r.get("start")]  # older logs' times: their events' (one offset)
+        starts = [r["start"] for r in rows if isinstance(r["start"], str)]  # older logs: events' (one offset)
+        ends = [t for r in rows for t in (r["end"], r["start"]) if isinstance(t, str)]
         raw = {f"score_{name}": text_or_json(s.get("value") if isinstance(s, dict) else s)
                for name, s in scores.items()}
         task = self.tables["tasks"].add(
             sample, TASK, where, status=status, success=success, reward=reward, scorer=chosen,
             answer=short(score.get("answer")),
             termination_reason="completed" if status == "success" else status,
-            start=min(r["start"] for r in timed) if timed else None,
-            end=max(r["end"] or r["start"] for r in timed) if timed else None, **usage, **raw)
+            start=min(starts, default=None), end=max(ends, default=None), **usage, **raw)
         keys = {"task_id": task["task_id"], "trial": task["trial"]} if task else None
         if keys and error:
             self.tables["failures"].append(where, **keys, category="error", error=last_line(error),
@@ -229,10 +226,10 @@ class _Log:
         spans: dict[str, dict] = {}
         steps: list[dict] = []  # open `step` events of older logs, which have no span ids
         for index, event in enumerate(events):
-            kind = event.get("event") if isinstance(event, dict) else None
+            kind = _ref(event.get("event")) if isinstance(event, dict) else None
             if kind == "span_begin" or (kind == "step" and event.get("action") == "begin"):
                 span_id = str(event.get("id") or f"step-{index}")
-                parent = (event.get("parent_id") if kind == "span_begin"
+                parent = (_ref(event.get("parent_id")) if kind == "span_begin"
                           else steps[-1]["span_id"] if steps else None)
                 outer = spans.get(parent) or {}
                 spans[span_id] = {
@@ -242,15 +239,15 @@ class _Log:
                     "scoring": event.get("type") in ("scorer", "scorers") or outer.get("scoring", False)}
                 rows.append(spans[span_id])
                 steps.extend([spans[span_id]] if kind == "step" else [])
-            elif kind == "span_end" and event.get("id") in spans:
-                spans[event["id"]]["end"] = event.get("timestamp")
+            elif kind == "span_end" and _ref(event.get("id")) in spans:
+                spans[_ref(event["id"])]["end"] = event.get("timestamp")
             elif kind == "step":  # the end of the innermost open step of that name
                 ending = next((s for s in reversed(steps) if s["name"] == event.get("name")), None)
                 if ending is not None:
                     ending["end"] = event.get("timestamp")
                     steps.remove(ending)
             elif kind in EVENT:
-                parent = event.get("span_id") or (steps[-1]["span_id"] if steps else None)
+                parent = _ref(event.get("span_id")) or (steps[-1]["span_id"] if steps else None)
                 outer = spans.get(parent) or {}
                 event = resolved(event, resolve, _TEXT)
                 attrs = import_record(event, ATTRS[kind], where) or {}
@@ -276,10 +273,10 @@ def _merge_spans(rows: list[dict]) -> list[dict]:
     tool_spans: dict[tuple, list[dict]] = {}  # by (parent, name), in order: parallel calls pair in turn
     for span in spans.values():
         if span["type"] == "tool":
-            tool_spans.setdefault((span["parent_id"], span["name"]), []).append(span)
+            tool_spans.setdefault((span["parent_id"], _ref(span["name"])), []).append(span)
     for row in rows:
         if row["kind"] == "tool_call":
-            span = (tool_spans.get((row["parent_id"], row["name"])) or [None]).pop(0)
+            span = (tool_spans.get((row["parent_id"], _ref(row["name"]))) or [None]).pop(0)
         else:
             span = spans.get(row["parent_id"]) if row["kind"] in ("subtask", "score") else None
             if not span or _MERGED.get(span["type"]) != row["kind"] or span["span_id"] in merged:
@@ -361,17 +358,18 @@ META = [
 
 
 def _meta(path: Path, header: dict, problems: Problems) -> dict[str, Any]:
-    meta = import_record(header, META, Where(problems, path, None, "header")) or {}
+    meta = import_record(header, META, where := Where(problems, path, None, "header")) or {}
     if meta["eval_status"] != "success":
         reason = f": {meta['eval_error']}" if meta["eval_error"] else ""
         problems.add(path, None, f"eval status {meta['eval_status'] or 'unknown'}{reason}; "
                      "what the log holds is loaded")
     spec = mapping(header, "eval")
     roles = [r.get("model") for r in mapping(spec, "model_roles").values() if isinstance(r, dict)]
-    models = [spec.get("model"), *roles, *mapping(header, "stats").get("model_usage", {})]
-    started = meta["started"] or spec.get("created")
-    return dict(meta, run_id=path.stem, source_format=FORMAT, path=str(path), domain=None, started=started,
-                models=list(dict.fromkeys(m for m in models if isinstance(m, str))))
+    models = [spec.get("model"), *roles, *mapping(mapping(header, "stats"), "model_usage")]
+    return dict(meta, run_id=path.stem, source_format=FORMAT, path=str(path), domain=None,
+                models=list(dict.fromkeys(m for m in models if isinstance(m, str))),
+                started=where.time(meta["started"] or spec.get("created"), "started"),
+                ended=where.time(meta["ended"], "ended"))
 
 
 def load(path: Path, *, strict: bool = False, **options: Any) -> Run:
@@ -385,7 +383,10 @@ def load(path: Path, *, strict: bool = False, **options: Any) -> Run:
     records = _read_eval(path, problems, header) if path.suffix == ".eval" else (
         ("sample", s) for s in iter_records(path, problems, "samples", header))
     for kind, record in records:
-        log.sample(record) if kind == "sample" else log.summary(record)
+        if not isinstance(record, dict):
+            problems.add(path, None, f"a {kind} that is not an object", record)
+        else:
+            log.sample(record) if kind == "sample" else log.summary(record)
     frames = {name: table.frame() for name, table in log.tables.items()}
     if len(frames["events"]):
         events = frames["events"]
