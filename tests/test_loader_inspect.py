@@ -497,3 +497,26 @@ def test_json_values_of_the_wrong_type_give_a_run_or_a_load_error(which, logs, t
         assert isinstance(run, ak.Run) and run.problems["file"].notna().all()
 
     check()
+
+
+@pytest.mark.slow
+def test_report_of_an_inspect_log_and_of_two_compared(logs, tmp_path, monkeypatch):
+    """Every report section runs on the Inspect sample; two logs of the same task compare."""
+    import re
+
+    from analysis_kit.report import SECTIONS, TITLES, run_report
+
+    for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "MPLCONFIGDIR"):
+        monkeypatch.setenv(var, str(tmp_path / var.lower()))
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    one = run_report([SAMPLES / "inspect" / "toolbox.eval"], tmp_path / "one", formats="md", progress=False)
+    assert one.ok, [(s.section, s.error) for s in one.sections]
+    md = (one.out_dir / "ANALYSIS_REPORT.md").read_text()
+    assert re.findall(r"^## (.+)$", md, flags=re.M) == [TITLES[s] for s in SECTIONS]
+    assert "<script" not in md and re.search(r"\| message\\_limit\s+\|\s+2 \|", md)  # outcomes by status
+    two = run_report([logs["toolbox"]["eval"], logs["toolbox-b"]["json"]], tmp_path / "two",
+                     sections=["comparison"], formats="md", progress=False)
+    assert two.ok, [(s.section, s.error) for s in two.sections]
+    compared = (two.out_dir / "ANALYSIS_REPORT.md").read_text()
+    assert re.search(r"\| pass\\_rate\s+\|\s+0\.750 \|\s+0\.200 \|\s+-0\.550 \|", compared)
+    assert len(re.findall(r"\| (add|think) \s*\|\s+[12] \|\s+True\s+\|\s+False\s+\| broken", compared)) == 4
