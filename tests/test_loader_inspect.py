@@ -520,3 +520,17 @@ def test_report_of_an_inspect_log_and_of_two_compared(logs, tmp_path, monkeypatc
     compared = (two.out_dir / "ANALYSIS_REPORT.md").read_text()
     assert re.search(r"\| pass\\_rate\s+\|\s+0\.750 \|\s+0\.200 \|\s+-0\.550 \|", compared)
     assert len(re.findall(r"\| (add|think) \s*\|\s+[12] \|\s+True\s+\|\s+False\s+\| broken", compared)) == 4
+
+
+def test_fixtures_were_written_offline_without_a_tokenizer(logs):
+    """The writer ran in a network namespace with no interface where that works (root), and
+    with explicit usage on every output: no tokenizer or hub file was fetched or cached."""
+    from writers.inspect_logs import _network_isolation
+
+    home = logs["toolbox"]["eval"].parent.parent / ".home"
+    assert home.is_dir()
+    cached = [p for p in (home / "cache").rglob("*") if p.is_file()] if (home / "cache").exists() else []
+    assert cached == []
+    assert not list(home.rglob("*tiktoken*")) and not list(home.rglob("*huggingface*"))
+    if sys.platform == "linux" and shutil.which("unshare") and os.geteuid() == 0:
+        assert _network_isolation() == [shutil.which("unshare"), "-n"]  # so the writer had no network
