@@ -16,6 +16,7 @@ QUICK = {
     "bench_tau2_results.py": [],
     "bench_widgets.py": [],
     "bench_report.py": [],
+    "bench_inspect.py": ["--samples", "200", "--repeat", "2", "--baseline-repeat", "1"],
 }
 
 

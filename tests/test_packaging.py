@@ -41,7 +41,7 @@ def test_bundled_samples_are_small_and_regenerable(tmp_path):
 
     paths = sample_paths(SAMPLES)
     assert set(paths) == {"tau2_profile", "tau2_results", "tau2_results_rerun", "maseval", "massgen", "convex",
-                          "otlp"}
+                          "otlp", "inspect"}
     total = sum(f.stat().st_size for f in SAMPLES.rglob("*") if f.is_file())
     assert total < 2 * 1024 * 1024
     write_samples(tmp_path, seed=7)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..model import Run
-from ._util import INSTANT_KINDS, LLM_KINDS, as_list, attr, duration_ms, empty_frame, label, table
+from ._util import CONTAINER_KINDS, INSTANT_KINDS, LLM_KINDS, as_list, attr, duration_ms, empty_frame, label, table
 
 STAT_COLUMNS = ["count", "mean_ms", "p50_ms", "p90_ms", "p99_ms", "max_ms"]
 # by="model" / by="tool" mean the events' name, restricted to the kinds it names.
@@ -32,7 +32,7 @@ def latency_stats(events: Run | pd.DataFrame, by: str | Sequence[str] = "kind") 
     """count, mean, p50, p90, p99 and max duration (ms) per group of ``by``: an events
     column (``kind``, ``name``, ``agent``, ...) or a list of them. ``by="model"`` groups
     model calls by model name, ``by="tool"`` tool calls by function. Container spans
-    (step, round) are left out unless ``by`` is ``kind``.
+    (step, round, agent) are left out unless ``by`` is ``kind``.
 
     >>> import pandas as pd
     >>> ev = pd.DataFrame({"kind": ["llm_call"] * 4, "duration_ms": [100.0, 200, 300, 400]})
@@ -50,7 +50,7 @@ def latency_stats(events: Run | pd.DataFrame, by: str | Sequence[str] = "kind") 
             ev = ev[ev["kind"].isin(kinds)]
             ev = ev.assign(**{key: ev[column]})
     if "kind" not in keys:
-        ev = ev[~ev["kind"].isin(["step", "round"])]
+        ev = ev[~ev["kind"].isin(CONTAINER_KINDS)]
     out = _stats(ev, keys)
     out["count"] = out["count"].astype("int64")
     return out
@@ -67,7 +67,7 @@ def slowest(events: Run | pd.DataFrame, n: int = 10, kind: str | Sequence[str] |
     """
     columns = ["task_id", "trial", "agent", "kind", "name", "start", "end", "duration_ms", "error"]
     ev = table(events, "events")
-    ev = ev[~ev["kind"].isin(["step", "round"])]
+    ev = ev[~ev["kind"].isin(CONTAINER_KINDS)]
     if kind is not None:
         ev = ev[ev["kind"].isin(as_list(kind))]
     ev = ev.assign(duration_ms=duration_ms(ev))
