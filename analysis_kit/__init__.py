@@ -20,7 +20,7 @@ if "polars" not in sys.modules:
     os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:5000,muzzy_decay_ms:5000")
 
 from .exceptions import AnalysisKitError, LoadError, ParameterError
-from .loaders import FORMATS, detect, load, load_runs
+from .loading import detect, load, load_runs
 from .model import Run, concat_runs
 
 __all__ = [
@@ -28,3 +28,11 @@ __all__ = [
     "detect", "load", "load_runs",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name == "FORMATS":  # the registered format names, in detection order (found on first use)
+        from .loaders import formats
+
+        return tuple(f.name for f in formats())
+    raise AttributeError(name)

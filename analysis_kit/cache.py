@@ -30,7 +30,7 @@ import pandas as pd
 
 from .model import TABLES, Run
 
-CACHE_VERSION = "2"  # 2: Arrow IPC instead of Parquet
+CACHE_VERSION = "3"  # 2: Arrow IPC instead of Parquet; 3: keys made by analysis_kit.loading
 
 
 def cache_dir() -> Path | None:
@@ -43,7 +43,10 @@ def cache_dir() -> Path | None:
     return Path(base) / "analysis_kit"
 
 
-def _fingerprint(path: Path) -> list:
+def path_stamp(path: Path) -> list:
+    """What identifies the contents of ``path`` without reading it: its resolved name, size
+    and mtime; for a folder, those of every file under it."""
+    path = Path(path)
     if path.is_file():
         st = path.stat()
         return [str(path.resolve()), st.st_size, st.st_mtime_ns]
@@ -59,33 +62,21 @@ def _fingerprint(path: Path) -> list:
     return [str(path.resolve()), sorted(entries)]
 
 
-def _loader_fingerprint(fmt: str) -> list:
-    """The loader's and the model's source files (size, mtime): a changed parser must not
-    be answered with tables an older one cached."""
-    from . import model
-    from .loaders import loader_module
-
-    files = [Path(loader_module(fmt).__file__), Path(model.__file__)]
-    out = []
-    for f in files:
-        try:
-            st = f.stat()
-            out.append([f.name, st.st_size, st.st_mtime_ns])
-        except OSError:
-            out.append([f.name, None, None])
-    return out
+def file_stamp(file: Path, relative_to: Path | None = None) -> list:
+    """[name, size, mtime] of one file (None, None when it cannot be read)."""
+    name = str(file.relative_to(relative_to)) if relative_to else file.name
+    try:
+        st = file.stat()
+        return [name, st.st_size, st.st_mtime_ns]
+    except OSError:
+        return [name, None, None]
 
 
-def key(path: Path, fmt: str) -> str:
+def make_key(parts: list) -> str:
+    """A cache key from anything JSON can write (with the cache's and the kit's versions)."""
     from . import __version__
 
-    from .loaders import loader_module
-
-    # A loader whose run reads more than the path itself names what it reads (cache_source).
-    source = getattr(loader_module(fmt), "cache_source", None)
-    read = Path(source(path)) if source else path
-    blob = json.dumps([CACHE_VERSION, __version__, fmt, _loader_fingerprint(fmt), str(path.resolve()),
-                       _fingerprint(read)], default=str)
+    blob = json.dumps([CACHE_VERSION, __version__, *parts], default=str, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
@@ -175,11 +166,12 @@ def _read(file: Path) -> pd.DataFrame:
     return table.to_pandas()
 
 
-def get(path: Path, fmt: str) -> Run | None:
+def get(key: str) -> Run | None:
+    """The run cached under ``key`` (see ``make_key``), or None."""
     base = cache_dir()
     if base is None:
         return None
-    entry = base / key(path, fmt)
+    entry = base / key
     meta_file = entry / "meta.json"
     if not meta_file.exists():
         return None
@@ -191,11 +183,12 @@ def get(path: Path, fmt: str) -> Run | None:
     return Run(meta=meta, **tables)
 
 
-def put(path: Path, fmt: str, run: Run) -> bool:
+def put(key: str, run: Run) -> bool:
+    """Cache ``run`` under ``key``; False when it cannot be (no cache, a read-only disk)."""
     base = cache_dir()
     if base is None:
         return False
-    entry = base / key(path, fmt)
+    entry = base / key
     try:
         base.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=base, prefix=".tmp-"))

@@ -18,7 +18,8 @@ import pyarrow as pa
 from .exceptions import LoadError
 
 # dtype names used in the schema: "str" -> pandas "string", "int" -> "Int64",
-# "float" -> "float64", "bool" -> "boolean", "time" -> datetime64[ns, UTC], "object" -> object.
+# "float" -> "float64", "bool" -> "boolean", "time" -> datetime64[ns, UTC], "object" -> object,
+# "json" -> "string" holding JSON text (a loader may give the value itself; it is serialized).
 SCHEMA: dict[str, list[tuple[str, str]]] = {
     "tasks": [
         ("run_id", "str"), ("task_id", "str"), ("trial", "int"), ("status", "str"),
@@ -28,14 +29,15 @@ SCHEMA: dict[str, list[tuple[str, str]]] = {
     ],
     "events": [
         ("run_id", "str"), ("task_id", "str"), ("trial", "int"), ("agent", "str"),
-        ("thread", "str"), ("kind", "str"), ("name", "str"), ("round", "int"),
-        ("start", "time"), ("end", "time"), ("duration_ms", "float"),
-        ("input_tokens", "int"), ("output_tokens", "int"), ("cached_tokens", "int"),
-        ("cost_usd", "float"), ("error", "str"), ("attrs", "str"),
+        ("thread", "str"), ("span_id", "str"), ("parent_id", "str"), ("kind", "str"),
+        ("name", "str"), ("round", "int"), ("start", "time"), ("end", "time"),
+        ("duration_ms", "float"), ("input_tokens", "int"), ("output_tokens", "int"),
+        ("cached_tokens", "int"), ("cost_usd", "float"), ("est_cost_usd", "float"),
+        ("error", "str"), ("attrs", "json"),
     ],
     "messages": [
         ("run_id", "str"), ("task_id", "str"), ("trial", "int"), ("agent", "str"),
-        ("idx", "int"), ("role", "str"), ("content", "str"), ("tool_calls", "str"),
+        ("idx", "int"), ("role", "str"), ("content", "str"), ("tool_calls", "json"),
         ("tool_call_id", "str"), ("name", "str"), ("timestamp", "time"),
         ("input_tokens", "int"), ("output_tokens", "int"), ("cost_usd", "float"),
     ],
@@ -48,11 +50,73 @@ SCHEMA: dict[str, list[tuple[str, str]]] = {
     ],
 }
 TABLES = tuple(SCHEMA)
+# Columns whose values cannot be negative: a negative one from a source is NA plus a problem.
+NONNEGATIVE: dict[str, frozenset[str]] = {
+    "tasks": frozenset({"duration_s", "cost_usd", "input_tokens", "output_tokens"}),
+    "events": frozenset({"duration_ms", "input_tokens", "output_tokens", "cached_tokens",
+                         "cost_usd", "est_cost_usd"}),
+    "messages": frozenset({"input_tokens", "output_tokens", "cost_usd"}),
+}
+
+# ---------------------------------------------------------------- the events vocabulary
+# Every kind a loader may write, and what it means. Analyses select events by these names
+# only; a loader that writes another kind gets a problem row (check_contract), so a typo or
+# a new source's word cannot make analyses silently skip its events.
+KINDS: dict[str, str] = {
+    "llm_call": "a call to a model by the agent under test (name: the model)",
+    "tool_call": "a tool or function the agent ran (name: the tool)",
+    "expert_call": "a call to an expert model the agent consults (name: the model)",
+    "user_sim": "a call to the user simulator's model (framework cost)",
+    "evaluator": "a call to an evaluator or judge model (framework cost)",
+    "step": "one step of a task, containing other operations (attrs: step, from_role, to_role)",
+    "round": "one round of a multi-agent run, containing other operations (attrs: outcome)",
+    "agent": "an agent's invocation, containing its calls (name: the agent)",
+    "answer": "an agent's answer (instant; attrs: label, length)",
+    "vote": "an agent's vote (instant; name: the voted-for agent; attrs: voted_for, reason)",
+    "restart": "a restart of an agent or run (instant; attrs: reason, triggering_agent)",
+    "coordination": "another coordination event of a multi-agent run (instant)",
+    "sandbox": "an operation in a sandbox (exec, file read/write)",
+    "subtask": "a subtask or sub-agent run",
+    "approval": "a human or policy approval of a tool call",
+    "score": "scoring of a sample or task",
+    "error": "an error or limit reached (instant)",
+    "span": "a traced operation of no kind above (kept, never dropped)",
+}
+LLM_KINDS = ("llm_call", "expert_call", "user_sim", "evaluator")
+FRAMEWORK_KINDS = ("user_sim", "evaluator", "expert_call")  # cost of the harness, not the agent
+# Agents whose work is the harness's, not the agent's under test (events.agent, messages.agent).
+FRAMEWORK_AGENTS = ("user_simulator", "evaluator", "judge", "expert")
+CONTAINER_KINDS = ("step", "round", "agent")  # spans that contain other operations
+INSTANT_KINDS = ("answer", "vote", "coordination", "restart", "error")  # moments, not timed operations
+# Keys of events.attrs that analyses read, by kind (None: any kind). Loaders write these names.
+ATTR_KEYS: dict[str, tuple[str | None, str]] = {
+    "label": ("answer", "the answer's label (agent1.1)"),
+    "length": ("answer", "the answer's length in characters"),
+    "voted_for": ("vote", "the agent voted for"),
+    "reason": (None, "a vote's or restart's reason"),
+    "triggering_agent": ("restart", "the agent whose action caused the restart"),
+    "affected_agents": ("restart", "the agents restarted"),
+    "outcome": ("round", "how a round ended: answer, vote, restart, error"),
+    "step": (None, "the step number an operation belongs to"),
+    "from_role": ("step", "who handed over"),
+    "to_role": ("step", "who took over"),
+    "call_type": (None, "the source's call type"),
+    "has_tool_calls": ("llm_call", "whether the model answered with tool calls"),
+    "arguments": ("tool_call", "the tool call's arguments (an object, or the raw text)"),
+    "arguments_truncated": ("tool_call", "true when the source kept only a preview of the arguments"),
+    "result": ("tool_call", "the tool's result text"),
+    "result_length": ("tool_call", "the length of the tool's result in characters"),
+}
 RAW_CUT = 200  # characters of a bad line kept in run.problems
 CLASSIFICATIONS = ("MODEL_FAULT", "OVERLY_STRICT", "AMBIGUOUS_TASK", "KNOWN_GAP")
 
 
 def _cast(series: pd.Series, kind: str) -> pd.Series:
+    if kind == "json":
+        if series.dtype == "string" or isinstance(series.dtype, pd.CategoricalDtype):
+            return series
+        return series.astype("object").where(series.notna(), None).map(
+            lambda v: v if v is None or isinstance(v, str) else to_json_text(v)).astype("string")
     if kind == "str":
         # Categoricals (dictionary-encoded strings) are kept: big loaders use them for
         # columns of few distinct values, which saves memory and a Parquet round trip.
@@ -99,7 +163,7 @@ def _cast(series: pd.Series, kind: str) -> pd.Series:
 
 
 UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
-_NA_DTYPES = {"str": "string", "int": "Int64", "float": "float64", "bool": "boolean",
+_NA_DTYPES = {"str": "string", "json": "string", "int": "Int64", "float": "float64", "bool": "boolean",
               "time": "datetime64[ns, UTC]", "object": "object"}
 
 
@@ -117,7 +181,7 @@ def _na_array(kind: str, n: int):
         return pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
     if kind == "bool":
         return pd.arrays.BooleanArray(np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
-    if kind == "str":
+    if kind in ("str", "json"):
         return pd.array(pa.nulls(n, pa.large_string()), dtype=dtype)
     return pd.array([None] * n, dtype=dtype)
 
@@ -171,6 +235,7 @@ class Problems:
     def __init__(self, strict: bool = False):
         self.strict = strict
         self.rows: list[dict[str, Any]] = []
+        self._once: set[str] = set()
 
     def add(self, file: Any, line: int | None, reason: str, raw: Any = "") -> None:
         file = str(file)
@@ -180,6 +245,13 @@ class Problems:
             raw = raw.decode("utf-8", "replace")
         raw = "" if raw is None else str(raw)
         self.rows.append({"file": file, "line": line, "reason": reason, "raw": raw[:RAW_CUT]})
+
+    def once(self, file: Any, line: int | None, reason: str, raw: Any = "") -> None:
+        """``add``, unless a problem with this reason was already added (say it once per run)."""
+        if reason in self._once:
+            return
+        self._once.add(reason)
+        self.add(file, line, reason, raw if isinstance(raw, (str, bytes)) else to_json_text(raw))
 
     def extend(self, frame: pd.DataFrame) -> None:
         for row in frame.to_dict("records"):
@@ -374,8 +446,8 @@ def to_json_text(value: Any) -> str | None:
         return None
     try:
         return json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        return json.dumps(str(value))
+    except (TypeError, ValueError, RecursionError):  # circular or nested past the limit
+        return json.dumps(str(value)[:10_000])
 
 
 # A \uD800-\uDFFF escape (with the backslashes before it) and an optional low half after it.

@@ -1,7 +1,6 @@
 """Every analysis on every sample run and every real log that loads: no errors, and the
 documented columns. Formats whose loader or sample generator is missing are skipped, saying why."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -10,8 +9,7 @@ import pytest
 
 import analysis_kit as ak
 from analysis_kit import analyses as an
-from analysis_kit.loaders import LOADER_MODULES
-from analysis_kit.samples import SAMPLE_MODULES, sample_format, write_samples
+from analysis_kit.samples import sample_format, sample_writers, write_samples
 from conftest import REAL_LOGS
 
 REAL_RUNS = [
@@ -20,10 +18,6 @@ REAL_RUNS = [
     "tau2_profile/doc_lines.log", "massgen/log_20251025_225510", "convex_evals/reports",
     "convex_evals/reports/openai/gpt-5.2-codex/jn76nmvg_2026-02-11.md",
 ]
-
-
-def _missing(module: str) -> bool:
-    return importlib.util.find_spec(module) is None
 
 
 def run_every_analysis(run: ak.Run, tmp_path: Path) -> None:
@@ -85,17 +79,13 @@ def run_every_analysis(run: ak.Run, tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def sample_dir(tmp_path_factory):
     base = tmp_path_factory.mktemp("samples")
-    formats = [f for f, mod in SAMPLE_MODULES.items() if not _missing(mod)]
-    return dict(zip(formats, write_samples(base, formats=formats))) if formats else {}
+    formats = list(sample_writers())
+    return dict(zip(formats, write_samples(base, formats=formats)))
 
 
-@pytest.mark.parametrize("fmt", list(SAMPLE_MODULES))
+@pytest.mark.parametrize("fmt", list(sample_writers()))
 def test_every_analysis_on_sample(fmt, sample_dir, tmp_path):
     fmt_loader = sample_format(fmt)  # a sample may be a second run of a format
-    if _missing(LOADER_MODULES[fmt_loader]):
-        pytest.skip(f"the {fmt} loader ({LOADER_MODULES[fmt_loader]}) is not written yet")
-    if fmt not in sample_dir:
-        pytest.skip(f"the {fmt} sample generator ({SAMPLE_MODULES[fmt]}) is not written yet")
     run_every_analysis(ak.load(sample_dir[fmt], format=fmt_loader), tmp_path)
 
 
@@ -108,15 +98,11 @@ def test_every_analysis_on_real_log(rel, tmp_path):
         fmt = ak.detect(path)
     except ak.LoadError as exc:
         pytest.skip(f"no loader recognises {rel} yet: {exc}")
-    if _missing(LOADER_MODULES[fmt]):
-        pytest.skip(f"the {fmt} loader is not written yet")
     run_every_analysis(ak.load(path), tmp_path)
 
 
 def test_compare_two_sample_convex_runs(sample_dir):
     """The convex sample is a series of reports: compare its first two runs."""
-    if "convex" not in sample_dir or _missing(LOADER_MODULES["convex"]):
-        pytest.skip("the convex loader or sample generator is not written yet")
     series = ak.load(sample_dir["convex"], format="convex")
     if len(series.run_ids) < 2:
         pytest.skip("the convex sample holds one run")

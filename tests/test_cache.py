@@ -1,10 +1,13 @@
 """The cache (Arrow IPC): a second load is served from it; a change anywhere in the run invalidates it."""
 
 import os
+
+import pytest
 from pathlib import Path
 
 import analysis_kit as ak
 from analysis_kit import cache
+from analysis_kit.loading import cache_key
 from analysis_kit.samples import write_samples
 
 
@@ -13,35 +16,60 @@ def test_tau2_dir_results_json_cache_sees_changes_in_simulations(tmp_path):
 
     run_dir = tau2_results.write(tmp_path, seed=3, size=1, layout="dir")
     results = run_dir / "results.json" if run_dir.is_dir() else run_dir
-    key_before = cache.key(results, "tau2_results")
+    key_before = cache_key(results, "tau2_results")
     sim = sorted((results.parent / "simulations").iterdir())[0]
     os.utime(sim, ns=(sim.stat().st_atime_ns, sim.stat().st_mtime_ns + 10**9))
-    assert cache.key(results, "tau2_results") != key_before
+    assert cache_key(results, "tau2_results") != key_before
 
 
 def test_second_load_comes_from_cache(tmp_path):
     path = write_samples(tmp_path, formats=["tau2_results"])[0]
     first = ak.load(path)
-    assert cache.get(path, "tau2_results") is not None
+    assert cache.get(cache_key(path, "tau2_results")) is not None
     second = ak.load(path)
     assert len(second.tasks) == len(first.tasks)
     assert second.tasks["reward"].equals(first.tasks["reward"])
     assert second.meta["run_id"] == first.meta["run_id"]
 
 
-def test_a_changed_loader_invalidates_the_cache(tmp_path):
-    from analysis_kit.loaders import loader_module
+@pytest.mark.parametrize("module", ["analysis_kit.loaders.maseval", "analysis_kit.loaders._columns",
+                                    "analysis_kit.model"])
+def test_a_changed_loader_invalidates_the_cache(tmp_path, monkeypatch, module):
+    """The key covers the whole loaders package (the core too) and the model; the stamp is
+    taken once per process, as a process runs the code it imported."""
+    import importlib
+
+    from analysis_kit import loading
 
     path = write_samples(tmp_path, formats=["maseval"])[0]
-    before = cache.key(path, "maseval")
-    source = Path(loader_module("maseval").__file__)
+    monkeypatch.setattr(loading, "_CODE_STAMP", None)
+    before = cache_key(path, "maseval")
+    source = Path(importlib.import_module(module).__file__)
     st = source.stat()
     try:
         os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
-        assert cache.key(path, "maseval") != before
+        assert cache_key(path, "maseval") == before  # this process still runs the old code
+        monkeypatch.setattr(loading, "_CODE_STAMP", None)  # a new process
+        assert cache_key(path, "maseval") != before
     finally:
         os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns))
-    assert cache.key(path, "maseval") == before
+    monkeypatch.setattr(loading, "_CODE_STAMP", None)
+    assert cache_key(path, "maseval") == before
+
+
+def test_options_are_part_of_the_key_and_do_not_switch_the_cache_off(tmp_path):
+    from analysis_kit.samples import tau2_profile
+
+    path = tau2_profile.write(tmp_path, seed=3, size=1)
+    assert cache_key(path, "tau2_profile") != cache_key(
+        path, "tau2_profile", ak.loaders.get_format("tau2_profile").options_from({"chunksize": 50}))
+    whole = ak.load(path)
+    chunked = ak.load(path, chunksize=50)
+    assert cache.get(cache_key(path, "tau2_profile")) is not None
+    assert cache.get(cache_key(path, "tau2_profile", ak.loaders.get_format("tau2_profile")
+                               .options_from({"chunksize": 50}))) is not None
+    assert chunked.meta["load_options"] == {"chunksize": 50} and "load_options" not in whole.meta
+    assert len(chunked.events) == len(whole.events)
 
 
 def _profile_run(tmp_path):

@@ -12,7 +12,8 @@ import pytest
 
 import analysis_kit as ak
 from analysis_kit.exceptions import LoadError
-from analysis_kit.loaders import detect, massgen
+from analysis_kit import detect
+from analysis_kit.loaders import massgen
 from analysis_kit.samples import HOSTILE_SNIPPETS
 from analysis_kit.samples import massgen as sample
 from conftest import real

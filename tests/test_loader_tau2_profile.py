@@ -340,16 +340,17 @@ def test_lines_from_bytes_equal_lines_from_text():
 
 def test_cache_returns_equal_tables_and_touch_invalidates(sample_path, tmp_path):
     from analysis_kit import cache
+    from analysis_kit.loading import cache_key
 
     path = write(tmp_path, sample_path.read_bytes(), "run.log")
     first = ak.load(path)
-    assert cache.get(path, "tau2_profile") is not None
+    assert cache.get(cache_key(path, "tau2_profile")) is not None
     second = ak.load(path)
     for table in ("events", "tasks", "problems"):
         pd.testing.assert_frame_equal(getattr(first, table), getattr(second, table), check_categorical=False)
     st = path.stat()
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
-    assert cache.get(path, "tau2_profile") is None
+    assert cache.get(cache_key(path, "tau2_profile")) is None
     assert len(ak.load(path).events) == len(first.events)
 
 

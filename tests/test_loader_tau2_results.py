@@ -56,7 +56,7 @@ def test_real_airline_messages_events_failures():
     msgs = run.messages
     assert len(msgs) == 70
     assert msgs.role.value_counts().to_dict() == {"assistant": 35, "user": 24, "tool": 11}
-    assert msgs.agent.value_counts().to_dict() == {"agent": 35, "user": 24, "tool": 11}
+    assert msgs.agent.value_counts().to_dict() == {"agent": 35, "user_simulator": 24, "tool": 11}
     assert msgs.timestamp.iloc[0] == ts("2025-10-06T06:23:34.038279")
     # 25 assistant messages after the fixed greetings, 24 priced user turns, 11 tool calls
     assert run.events.kind.value_counts().to_dict() == {"llm_call": 25, "user_sim": 24, "tool_call": 11}

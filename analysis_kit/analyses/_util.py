@@ -12,13 +12,10 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..model import SCHEMA, Run, conform
+# The events vocabulary is the tables' contract, declared in the model.
+from ..model import (CONTAINER_KINDS, FRAMEWORK_AGENTS, FRAMEWORK_KINDS, INSTANT_KINDS,  # noqa: F401
+                     LLM_KINDS, SCHEMA, Run, conform)
 
-LLM_KINDS = ("llm_call", "expert_call", "user_sim", "evaluator")
-FRAMEWORK_KINDS = ("user_sim", "evaluator", "expert_call")
-FRAMEWORK_AGENTS = ("user_simulator", "user", "evaluator", "judge", "expert")
-CONTAINER_KINDS = ("step", "round")  # spans that contain other operations
-INSTANT_KINDS = ("answer", "vote", "coordination", "restart")  # moments, not timed operations
 NS_PER_S = 1e9
 
 

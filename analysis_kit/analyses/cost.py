@@ -141,8 +141,6 @@ def _side(rows: pd.DataFrame) -> pd.Series:
         framework |= rows["kind"].isin(FRAMEWORK_KINDS).fillna(False).astype(bool)
     if "agent" in rows.columns:
         framework |= rows["agent"].isin(FRAMEWORK_AGENTS).fillna(False).astype(bool)
-    if "role" in rows.columns and "kind" not in rows.columns:
-        framework |= (rows["role"] == "user").fillna(False).astype(bool)  # tau2: the user simulator's messages
     return framework.map({True: "framework", False: "agent"})
 
 

@@ -37,6 +37,7 @@ from typing import Any
 import pandas as pd
 
 from ..exceptions import LoadError
+from ._registry import Format, register
 from ..model import CLASSIFICATIONS, Problems, Run, concat_runs, scrub_surrogates
 
 FORMAT = "convex"
@@ -931,3 +932,9 @@ def load(path: Path, *, strict: bool = False) -> Run:
         raise LoadError(first["reason"], file=str(path), line=first["line"])
     runs.sort(key=_sort_key)
     return runs[0] if len(runs) == 1 else concat_runs(runs)
+
+
+SPEC = register(Format(
+    name=FORMAT, sniff=sniff, load=load, cacheable=False, priority=50,
+    samples={"convex": "analysis_kit.samples.convex:write"},
+    description="convex-evals failure summaries and analysis reports"))

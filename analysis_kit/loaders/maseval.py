@@ -56,6 +56,7 @@ from typing import Any, Iterator
 
 import pandas as pd
 
+from ._registry import Format, register
 from ..model import Problems, Run, scrub_surrogates, to_json_text
 
 FORMAT = "maseval"
@@ -722,3 +723,9 @@ def _short_json(value: Any, cut: int | None = 200) -> str:
     except (TypeError, ValueError):
         text = str(value)
     return text if cut is None else text[:cut]
+
+
+SPEC = register(Format(
+    name=FORMAT, sniff=sniff, load=load, cacheable=CACHEABLE, priority=40,
+    samples={"maseval": "analysis_kit.samples.maseval:write"},
+    description="MASEval FileResultLogger JSONL and traced conversations"))

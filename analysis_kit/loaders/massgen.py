@@ -58,12 +58,14 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ..exceptions import LoadError
+from ._registry import Format, register
 from ..model import Problems, Run, scrub_surrogates, to_json_text
 
 FORMAT = "massgen"
@@ -1020,3 +1022,18 @@ def _derived_rounds(coord: list[dict]) -> list[dict]:
                          "duration_ms": (end - start).total_seconds() * 1000,
                          "attrs": {"outcome": outcomes.get(n), "source": "derived from coordination_events.json"}})
     return rows
+
+
+@dataclass(frozen=True)
+class Options:
+    """``turn``/``attempt``: which ``turn_N/attempt_M`` of a newer log to load (default: the
+    latest turn that has attempts, and its latest attempt)."""
+
+    turn: int | None = None
+    attempt: int | None = None
+
+
+SPEC = register(Format(
+    name=FORMAT, sniff=sniff, load=load, options=Options, cacheable=False, priority=10,
+    samples={"massgen": "analysis_kit.samples.massgen:write"},
+    description="MassGen log directories (flat and turn_N/attempt_M)"))

@@ -68,6 +68,7 @@ from __future__ import annotations
 import codecs
 import re
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -75,6 +76,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import LoadError
+from ._registry import Format, register
 from ..model import RAW_CUT, Problems, Run, conform
 
 FORMAT = "tau2_profile"
@@ -1142,3 +1144,18 @@ def _build_run(path: Path, events: _Events, problem_frames: list, problems: Prob
     # run_id and the columns profile lines lack (trial, round, cached_tokens, cost_usd) are
     # added by Run as a one-byte categorical and calloc'd NA arrays.
     return Run(meta=meta, tasks=tasks, events=frame, problems=conform(problem_rows, "problems"))
+
+
+@dataclass(frozen=True)
+class Options:
+    """``chunksize``: lines parsed per block (same tables as a whole load); ``workers``:
+    processes parsing blocks (1: threads in this process)."""
+
+    chunksize: int | None = None
+    workers: int = 1
+
+
+SPEC = register(Format(
+    name=FORMAT, sniff=sniff, load=load, options=Options, cacheable=CACHEABLE, priority=30,
+    samples={"tau2_profile": "analysis_kit.samples.tau2_profile:write"},
+    description="tau2-bench [PROFILE]/[USER_JUDGE] log lines"))

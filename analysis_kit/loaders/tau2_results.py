@@ -65,6 +65,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._registry import Format, register
 from ..model import Problems, Run, scrub_surrogates
 
 FORMAT = "tau2_results"
@@ -83,7 +84,8 @@ CHECKS = (
     ("db_check", "DB"), ("action_checks", "ACTION"), ("nl_assertions", "NL_ASSERTION"),
     ("communicate_checks", "COMMUNICATE"), ("env_assertions", "ENV_ASSERTION"),
 )
-ROLE_AGENT = {"assistant": "agent", "user": "user", "tool": "tool", "system": "system"}
+# tau2's user is the user simulator (an LLM of the harness): its messages are framework cost.
+ROLE_AGENT = {"assistant": "agent", "user": "user_simulator", "tool": "tool", "system": "system"}
 _WS = re.compile(r"[ \t\n\r]*")
 _NUM = (int, float)
 _STRING = pd.StringDtype("python")  # faster to build from Python str than the pyarrow one
@@ -942,3 +944,10 @@ def _meta(path: Path, run_id: str, doc: dict, info: dict, domain: str | None, ag
         "simulations": len(tasks),
         "layout": layout,
     }
+
+
+SPEC = register(Format(
+    name=FORMAT, sniff=sniff, load=load, cacheable=CACHEABLE, cache_source=cache_source, priority=20,
+    samples={"tau2_results": "analysis_kit.samples.tau2_results:write",
+             "tau2_results_rerun": "analysis_kit.samples.tau2_results_rerun:write"},
+    description="tau2-bench results JSON (one file, or results.json + simulations/)"))

@@ -18,14 +18,18 @@ from pathlib import Path
 
 INDEX_NAME = "samples.json"  # format -> path of its run, relative to the samples folder
 
-SAMPLE_MODULES = {
-    "tau2_profile": "analysis_kit.samples.tau2_profile",
-    "tau2_results": "analysis_kit.samples.tau2_results",
-    "tau2_results_rerun": "analysis_kit.samples.tau2_results_rerun",
-    "maseval": "analysis_kit.samples.maseval",
-    "massgen": "analysis_kit.samples.massgen",
-    "convex": "analysis_kit.samples.convex",
-}
+
+
+def sample_writers() -> dict[str, tuple[str, str]]:
+    """{sample name: (format, "module:function")}: the sample writers the formats register."""
+    from ..loaders import formats
+
+    return {name: (spec.name, writer) for spec in formats() for name, writer in spec.samples.items()}
+
+
+def _writer(target: str):
+    module, _, function = target.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 # Untrusted text that sample messages carry, so every display path is exercised.
 HOSTILE_SNIPPETS = (
@@ -42,19 +46,19 @@ def write_samples(directory: str | Path, *, seed: int = 7, size: int = 1, clean:
     """Write one sample run per format under ``directory/<format>/`` and return their paths."""
     base = Path(directory)
     base.mkdir(parents=True, exist_ok=True)
+    writers = sample_writers()
     written = []
-    for fmt in formats or list(SAMPLE_MODULES):
-        if fmt not in SAMPLE_MODULES:
-            raise ValueError(f"unknown sample format {fmt!r}; known: {', '.join(SAMPLE_MODULES)}")
+    for fmt in formats or list(writers):
+        if fmt not in writers:
+            raise ValueError(f"unknown sample format {fmt!r}; known: {', '.join(writers)}")
         target = base / fmt
         if clean and target.exists():
             shutil.rmtree(target)
         target.mkdir(parents=True, exist_ok=True)
-        module = importlib.import_module(SAMPLE_MODULES[fmt])
-        written.append(module.write(target, seed=seed, size=size))
+        written.append(_writer(writers[fmt][1])(target, seed=seed, size=size))
     index_file = base / INDEX_NAME
     index = json.loads(index_file.read_text()) if index_file.exists() else {}
-    for fmt, path in zip(formats or list(SAMPLE_MODULES), written):
+    for fmt, path in zip(formats or list(writers), written):
         index[fmt] = Path(path).relative_to(base).as_posix()
     index_file.write_text(json.dumps(dict(sorted(index.items())), indent=2) + "\n")
     return written
@@ -66,8 +70,8 @@ def sample_format(name: str) -> str:
     >>> sample_format("tau2_results_rerun"), sample_format("massgen")
     ('tau2_results', 'massgen')
     """
-    module = importlib.import_module(SAMPLE_MODULES[name])
-    return getattr(module, "FORMAT", name)
+    writers = sample_writers()
+    return writers[name][0] if name in writers else name
 
 
 def sample_paths(directory: str | Path) -> dict[str, Path]:

@@ -1,0 +1,235 @@
+"""Typed values from untrusted records: every value that is present but unusable is NA
+plus a problem row naming where it was, never an exception and never a silent NA.
+
+- ``to_utc``: one timestamp to UTC (ISO text with or without an offset, naive taken as
+  UTC; epoch numbers in s, ms, us or ns told apart by magnitude; datetimes), ``None`` when
+  absent and ``BAD`` when present but unreadable or outside what the tables can hold
+  (1677-2262).
+- ``utc_column``: the same for a whole list of values at once (vectorized).
+- ``Where``: a place in a source (file, line, a label such as ``task t1``) whose typed
+  reads (``number``, ``integer``, ``text``, ``flag``, ``time``, ``mapping``, ``listing``)
+  report their problems against it.
+
+>>> from analysis_kit.model import Problems
+>>> w = Where(Problems(), "f.jsonl", 3, "task t1")
+>>> w.number("2.5", "duration"), w.time(1767225600, "start"), w.problems.rows[0]["reason"]
+(None, Timestamp('2026-01-01 00:00:00+0000', tz='UTC'), 'task t1: duration should be a number, got text; taken as NA')
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timezone
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..model import Problems, UTC_NS
+
+BAD = object()  # a value that is present but unreadable
+_TIME_MIN = pd.Timestamp.min.tz_localize("UTC")
+_TIME_MAX = pd.Timestamp.max.tz_localize("UTC")
+# Epoch magnitudes: seconds up to year 5138, then milli-, micro-, nanoseconds.
+_EPOCH_UNITS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"), (float("inf"), "ns"))
+
+
+def epoch_unit(value: float) -> str:
+    """The unit of an epoch number, told by its magnitude.
+
+    >>> epoch_unit(1.7e9), epoch_unit(1.7e12), epoch_unit(1.7e15), epoch_unit(1.7e18)
+    ('s', 'ms', 'us', 'ns')
+    """
+    magnitude = abs(value)
+    return next(unit for limit, unit in _EPOCH_UNITS if magnitude < limit)
+
+
+def to_utc(value: Any) -> pd.Timestamp | None | object:
+    """A timestamp as a UTC ``pd.Timestamp``; None when absent, ``BAD`` when unreadable.
+
+    >>> to_utc("2025-01-02T03:04:05"), to_utc("2025-01-02 03:04:05+02:00")
+    (Timestamp('2025-01-02 03:04:05+0000', tz='UTC'), Timestamp('2025-01-02 01:04:05+0000', tz='UTC'))
+    >>> to_utc(1735787045000) == to_utc(1735787045), to_utc("yesterday") is BAD, to_utc(None)
+    (True, True, None)
+    """
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, bool):
+            return BAD
+        if isinstance(value, (int, float)):
+            if not math.isfinite(value):
+                return BAD
+            ts = pd.Timestamp(value, unit=epoch_unit(value), tz="UTC")
+        elif isinstance(value, str):
+            try:  # the C parser of ISO 8601 first: ~10x faster than pandas' own
+                parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            except ValueError:
+                parsed = pd.Timestamp(value.strip())
+            ts = pd.Timestamp(parsed)
+        elif isinstance(value, (datetime, pd.Timestamp, np.datetime64)):
+            ts = pd.Timestamp(value)
+        else:
+            return BAD
+    except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        return BAD
+    if ts is pd.NaT:
+        return BAD
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts if _TIME_MIN <= ts <= _TIME_MAX else BAD
+
+
+def utc_column(values: Sequence[Any]) -> tuple[pd.arrays.DatetimeArray, list[int]]:
+    """``values`` as a UTC datetime array, and the positions of the values that were present
+    but unreadable (NaT in the array). ISO strings are parsed in one vectorized pass."""
+    n = len(values)
+    out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    bad: list[int] = []
+    strings = [i for i, v in enumerate(values) if type(v) is str and v]
+    others = [i for i, v in enumerate(values) if v is not None and not (type(v) is str and v)] \
+        if len(strings) + sum(v is None for v in values) != n else []
+    if strings:
+        texts = [values[i] for i in strings]
+        try:
+            parsed = pd.to_datetime(texts, format="ISO8601", utc=True, errors="coerce")
+        except (ValueError, TypeError, OverflowError):
+            parsed = pd.DatetimeIndex([pd.NaT] * len(texts), tz="UTC")
+        # Parsed at the text's own resolution: a year past 2262 is readable there but not in
+        # the tables' nanoseconds, so it is unreadable here.
+        parsed = parsed.where((parsed >= _TIME_MIN) & (parsed <= _TIME_MAX))
+        raw = parsed.tz_convert("UTC").tz_localize(None).as_unit("ns").to_numpy(dtype="datetime64[ns]")
+        index = np.asarray(strings)
+        out[index] = raw
+        others.extend(index[np.isnat(raw)].tolist())  # not ISO 8601: one by one
+    for i in sorted(others):
+        ts = to_utc(values[i])
+        if ts is BAD:
+            bad.append(i)
+        elif ts is not None:
+            out[i] = ts.tz_convert("UTC").tz_localize(None).to_datetime64()
+    return pd.array(out).tz_localize("UTC").astype(UTC_NS), bad
+
+
+def short_json(value: Any, cut: int = 200) -> str:
+    """A value as short JSON text for a problem's raw column."""
+    try:
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(value)
+    return text[:cut]
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "text", bool: "a boolean"}.get(type(value), type(value).__name__)
+
+
+class Where:
+    """A place in a source that typed reads report their problems against.
+
+    ``label`` prefixes each reason (``"task t1: duration should be a number, got text"``).
+    ``line`` is the line of the place; ``locate(key)``, when given, finds the line of a key
+    within it instead, on demand (JSON documents: the line of ``"reward"`` in a simulation).
+    """
+
+    __slots__ = ("problems", "file", "line", "label", "locate")
+
+    def __init__(self, problems: Problems, file: Any, line: int | None = None, label: str = "",
+                 locate: Callable[[str | None], int | None] | None = None):
+        self.problems, self.file, self.line, self.label, self.locate = problems, file, line, label, locate
+
+    def at(self, line: int | None = None, label: str | None = None) -> "Where":
+        """The same source at another line or with another label."""
+        return Where(self.problems, self.file, self.line if line is None else line,
+                     self.label if label is None else label, None if line is not None else self.locate)
+
+    def problem(self, reason: str, raw: Any = None, key: str | None = None) -> None:
+        prefix = f"{self.label}: " if self.label else ""
+        line = self.locate(key) if self.locate is not None else self.line
+        self.problems.add(self.file, line, prefix + reason, short_json(raw) if raw is not None else "")
+
+    def _wrong(self, name: str, wanted: str, value: Any, outcome: str = "taken as NA") -> None:
+        self.problem(f"{name} should be {wanted}, got {_type_name(value)}; {outcome}", value, name)
+
+    def number(self, value: Any, name: str, *, nonnegative: bool = False) -> float | None:
+        """A finite number (``nonnegative``: and >= 0); anything else present is NA plus a problem."""
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self._wrong(name, "a number", value)
+            return None
+        if not math.isfinite(value) or abs(value) > 2.0 ** 62:
+            self.problem(f"{name} is out of range ({value}); taken as NA", value, name)
+            return None
+        if nonnegative and value < 0:
+            self.problem(f"{name} is negative ({value}); taken as NA", value, name)
+            return None
+        return float(value)
+
+    def integer(self, value: Any, name: str, *, nonnegative: bool = False) -> int | None:
+        """A whole number (a float with no fraction counts); anything else is NA plus a problem."""
+        if value is not None and not isinstance(value, (int, float)) or isinstance(value, bool):
+            self._wrong(name, "an integer", value)
+            return None
+        number = self.number(value, name, nonnegative=nonnegative)
+        if number is None:
+            return None
+        if not number.is_integer():
+            self.problem(f"{name} should be an integer, got {value}; taken as NA", value, name)
+            return None
+        return int(number)
+
+    def text(self, value: Any, name: str) -> str | None:
+        """Text; numbers are written as text, objects and lists are a problem (kept as JSON)."""
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        self._wrong(name, "text", value, "kept as JSON text")
+        return short_json(value, cut=10**9)
+
+    def flag(self, value: Any, name: str) -> bool | None:
+        """A boolean (true/false, 1/0); anything else is NA plus a problem."""
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, (int, float)) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        self._wrong(name, "true or false", value)
+        return None
+
+    def time(self, value: Any, name: str, *, iso_only: bool = False) -> pd.Timestamp | None:
+        """A UTC timestamp (see :func:`to_utc`; ``iso_only``: text only, no epoch numbers);
+        unreadable is NA plus a problem."""
+        if value is None:
+            return None
+        if iso_only and not isinstance(value, str):
+            self._wrong(name, "an ISO time string", value)
+            return None
+        ts = to_utc(value)
+        if ts is BAD:
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                self.problem(f"{name} {value!r} is not a readable time; taken as NA", value, name)
+            else:
+                self._wrong(name, "a time", value)
+            return None
+        return ts
+
+    def mapping(self, value: Any, name: str) -> dict:
+        """An object; absent is ``{}``, anything else is ``{}`` plus a problem."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self._wrong(name, "an object", value, "taken as empty")
+            return {}
+        return value
+
+    def listing(self, value: Any, name: str) -> list:
+        """A list; absent is ``[]``, anything else is ``[]`` plus a problem."""
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self._wrong(name, "a list", value, "taken as empty")
+            return []
+        return value
