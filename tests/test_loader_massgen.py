@@ -103,7 +103,8 @@ def test_real_run_cp1252_answers_are_problem_rows(real_run):
     rows = {Path(f).parent.name + "/" + Path(f).name: (line, reason)
             for f, line, reason in real_run.problems[["file", "line", "reason"]].itertuples(index=False)}
     assert rows["20251025_225613_723293/answer.txt"][0] == 3
-    assert "byte 0x92 at offset 255" in rows["20251025_225613_723293/answer.txt"][1]
+    assert "0x92 at byte 255" in rows["20251025_225613_723293/answer.txt"][1]
+    assert "decoded as cp1252" in rows["20251025_225613_723293/answer.txt"][1]
     assert len(rows) == 3  # agent_6 answer, agent_7 answer, final answer
 
 
@@ -273,7 +274,8 @@ def test_truncated_status_json(copy):
     run = massgen.load(copy)
     row = _problem(run, "status.json")
     assert row["line"] == expected_line
-    assert "truncated" in row["reason"]
+    # the core keeps the complete top-level keys before the cut and names the one it cut
+    assert "'agents' is cut" in row["reason"]
     assert (run.events.kind == "answer").sum() == 5 and (run.events.kind == "tool_call").sum() == 39
     with pytest.raises(LoadError) as info:
         massgen.load(copy, strict=True)
@@ -290,7 +292,7 @@ def test_truncated_coordination_events_keeps_complete_events(copy):
     f.write_text(text[:tenth], encoding="utf-8")  # cut inside the 11th event
     run = massgen.load(copy)
     row = _problem(run, "coordination_events.json")
-    assert "10 complete record(s)" in row["reason"]
+    assert "the 10 complete elements before it are kept" in row["reason"]
     assert len(data["events"]) > 10
     assert (run.events.kind.isin(["coordination", "restart", "answer", "vote"])).sum() >= 10
 
@@ -310,7 +312,7 @@ def test_vote_json_that_is_not_json(copy):
     vote.write_text("this is not JSON {", encoding="utf-8")
     run = massgen.load(copy)
     row = _problem(run, "vote.json")
-    assert row["line"] == 1 and row["reason"].startswith("invalid JSON")
+    assert row["line"] == 1 and row["reason"].startswith("not JSON")
     votes = run.events[run.events.kind == "vote"]
     assert len(votes) == 2  # the vote_cast event still counts
     assert run.meta["vote_counts"]["agent_b"] == 2
