@@ -25,7 +25,7 @@ def build_run(asm, run_id: str) -> Run:
     votes = coord.vote_events(coordination, asm.snaps) or coord.status_votes(files.status)
     others = [dict(r, attrs=r.pop("extras")) for r in coordination if r["kind"] not in ("answer", "vote")]
     rounds = asm.rounds(coordination)
-    tools = asm.tool_rows()
+    tools = asm.tool_rows(rounds)
     errors = asm.log_error_rows()
     for what, n in sorted(asm.earlier.items()):
         asm.problems.add(choice.base / ("metrics_events.json" if what == "tool_executions" else "metrics_summary.json"),

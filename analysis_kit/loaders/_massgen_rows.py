@@ -51,6 +51,17 @@ def trace_messages(trace: Trace, file_key: str, agent: str | None) -> list[dict[
     return [m for _, m in sorted(out, key=lambda pair: pair[0])]
 
 
+def tool_attrs(e: Entry, file_key: str) -> dict[str, Any]:
+    attrs: dict[str, Any] = {"arguments": e.args, "trace": file_key, "trace_line": e.line}
+    if e.result is not None:
+        attrs.update(result=e.result, result_length=len(e.result))
+    if e.records > 1:
+        attrs["records"] = e.records  # written twice by MassGen's ChatCompletions backend
+    if e.round_label:
+        attrs["answer_label"] = e.round_label
+    return attrs
+
+
 def result_error(result: str | None, is_error: bool = False) -> str | None:
     """The error a tool result reports, or None: a ``### Tool Error``, a result starting
     ``Error:``, or a command result (MassGen's command_line server) with ``success: false``

@@ -228,15 +228,27 @@ def merge_activity(timed: list[ToolRun], activity: list[ToolRun]) -> list[ToolRu
     return timed + extra
 
 
-def claim_trace_call(runs: list[ToolRun], agent: str | None, name: str, args: Any) -> ToolRun | None:
+def claim_trace_call(runs: list[ToolRun], agent: str | None, name: str, args: Any,
+                     windows: list[tuple] = (), not_before: pd.Timestamp | None = None) -> ToolRun | None:
     """The earliest unclaimed row of tool ``name`` with these arguments (or none known) of
-    this agent or of no known agent; marked claimed."""
+    this agent or of no known agent, preferring rows that ran inside one of the agent's
+    rounds (``windows``: (start, end) in UTC) and not before ``not_before`` (the end of the
+    agent's calls answered before this one was made); marked claimed."""
     key = canonical(args)
     fits = [r for r in runs if not r.claimed and r.name == name and r.agent in (*UNKNOWN_AGENTS, agent)]
+    if not_before is not None:
+        later = [r for r in fits if r.start is None or r.start >= not_before]
+        fits = later or fits
     same = [r for r in fits if r.args is not None and canonical(r.args) == key]
     pool = same or [r for r in fits if r.args is None]
+    inside = [r for r in pool if r.start is not None and any(
+        s is not None and e is not None and s <= r.start <= e for s, e in windows)]
+    pool = inside or pool
     if not pool:
         return None
     run = min(pool, key=lambda r: (r.start is None, r.start or pd.Timestamp(0, tz="UTC")))
     run.claimed = True
+    if len(pool) > 1:  # identical calls no file tells apart: their agents are a best guess
+        for other in pool:
+            other.attrs["agent_candidates"] = max(len(pool), other.attrs.get("agent_candidates", 0))
     return run

@@ -161,7 +161,7 @@ class _Assembly:
                              "local_time": coord.folder_time(folder.name)}, trace))
 
     # -- tool executions
-    def tool_rows(self) -> list[dict]:
+    def tool_rows(self, rounds: list[dict] = ()) -> list[dict]:
         timed = [self._timed(i, item) for i, item in enumerate(coord.as_list(self.files.metrics.get("tool_executions")))]
         timed = [t for t in timed if t is not None and self._in_attempt(t.start, "tool_executions")]
         jsonl = [(n, r) for n, r in self.files.jsonl if r.get("event_type") in ("tool_start", "tool_complete")]
@@ -172,22 +172,31 @@ class _Assembly:
             stream = streaming_activity(self.files.streaming, self.choice.base / "streaming_debug.log", day, self.problems)
             acts += pair_activity(stream, "streaming_debug.log", utc_offset([s["time"] for s in stream], *self.window))
         runs = merge_activity(timed, acts)
+        windows: dict[str, list[tuple]] = {}
+        for r in rounds:
+            windows.setdefault(r.get("agent"), []).append((r.get("start"), r.get("end")))
         for info, trace in sorted(self.traces, key=lambda t: (t[0]["local_time"] is None, t[0]["local_time"] or 0)):
+            answered: list[tuple] = []  # (result line, end of the row) of this trace's calls
             for call in trace.calls(workflow=False):
-                run = claim_trace_call(runs, info["agent"], call.name, call.args)
+                bound = max((end for line, end in answered if line < call.line and end is not None), default=None)
+                run = claim_trace_call(runs, info["agent"], call.name, call.args, windows.get(info["agent"], ()), bound)
                 if run is None:
                     run = ToolRun(call.name, agent=info["agent"], sources=[])
                     run.claimed = True
                     runs.append(run)
-                run.agent, run.sources = info["agent"], run.sources + ["execution_trace.md"]
-                run.args = call.args if run.args is None else run.args
-                run.result = call.result if run.result is None else run.result
-                run.round = run.round if run.round is not None else call.round
-                run.attrs.update(trace=info["file"], trace_line=call.line,
-                                 **({"records": call.records} if call.records > 1 else {}))
-                if run.error is None and call.is_error:
-                    run.error = call.result or "error"
+                self._from_trace(run, call, info)
+                answered.append((call.result_line or call.line, run.end))
         return [r.row() for r in runs]
+
+    @staticmethod
+    def _from_trace(run: ToolRun, call, info: dict) -> None:
+        run.agent, run.sources = info["agent"], run.sources + ["execution_trace.md"]
+        run.args = call.args if run.args is None else run.args
+        run.result = call.result if run.result is None else run.result
+        run.round = run.round if run.round is not None else call.round
+        run.attrs.update(trace=info["file"], trace_line=call.line, **({"records": call.records} if call.records > 1 else {}))
+        if run.error is None and call.is_error:
+            run.error = call.result or "error"
 
     def _timed(self, i: int, item) -> ToolRun | None:
         if not isinstance(item, dict):

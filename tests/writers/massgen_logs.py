@@ -234,10 +234,11 @@ async def _run_turn(lc, turn: int, question: str, history: list[dict], truth: di
         for b in backends.values():
             b.attempt = attempt
         final, tracker = "", orch.coordination_tracker
+        written = _record_what_is_written(orch, backends)
         async for chunk in orch.chat(list(history)):
             if getattr(chunk, "type", None) == "content" and chunk.content:
                 final += chunk.content
-        truth["attempts"].append(_attempt_truth(lc, orch, tracker, backends, turn, attempt))
+        truth["attempts"].append(_attempt_truth(lc, orch, tracker, backends, turn, attempt, written))
         if not orch.restart_pending:
             return final
         if orch.workflow_phase != "idle":
@@ -258,23 +259,41 @@ async def _run_turn(lc, turn: int, question: str, history: list[dict], truth: di
         attempt += 1
 
 
-def _attempt_truth(lc, orch, tracker, backends, turn: int, attempt: int) -> dict:
+def _record_what_is_written(orch, backends: dict) -> dict:
+    """What the coordination tracker and the backends hold when MassGen writes the attempt's
+    files (it keeps counting after that, e.g. during post-evaluation)."""
+    written: dict = {}
+    save_logs, save_metrics = orch.coordination_tracker.save_coordination_logs, orch.save_metrics
+
+    def coordination_logs(log_dir, _tracker=orch.coordination_tracker):
+        written["coordination_events"] = [
+            {"event_type": getattr(e.event_type, "value", str(e.event_type)), "agent_id": e.agent_id,
+             "timestamp": e.timestamp} for e in _tracker.events]
+        return save_logs(log_dir)
+
+    def metrics(log_dir):
+        written["agents"] = {aid: {"model": b.config.get("model"), "tool_metrics": b.get_tool_metrics(),
+                                   "round_history": b.get_round_token_history(),
+                                   "token_usage": {"input_tokens": b.token_usage.input_tokens,
+                                                   "output_tokens": b.token_usage.output_tokens,
+                                                   "estimated_cost": b.token_usage.estimated_cost}}
+                             for aid, b in backends.items()}
+        return save_metrics(log_dir)
+
+    orch.coordination_tracker.save_coordination_logs = coordination_logs
+    orch.save_metrics = metrics
+    return written
+
+
+def _attempt_truth(lc, orch, tracker, backends, turn: int, attempt: int, written: dict) -> dict:
     return {
         "turn": turn, "attempt": attempt,
         "dir": lc.get_log_session_dir().relative_to(lc.get_log_session_root()).as_posix(),
         "winner": getattr(orch, "_selected_agent", None),
         "restart_pending": bool(orch.restart_pending),
         "restart_reason": orch.restart_reason if orch.restart_pending else None,
-        "coordination_events": [{"event_type": getattr(e.event_type, "value", str(e.event_type)),
-                                 "agent_id": e.agent_id, "timestamp": e.timestamp}
-                                for e in tracker.events],
-        "agents": {aid: {"model": b.config.get("model"),
-                         "tool_metrics": b.get_tool_metrics(),
-                         "round_history": b.get_round_token_history(),
-                         "token_usage": {"input_tokens": b.token_usage.input_tokens,
-                                         "output_tokens": b.token_usage.output_tokens,
-                                         "estimated_cost": b.token_usage.estimated_cost}}
-                   for aid, b in backends.items()},
+        "coordination_events": written["coordination_events"],
+        "agents": written["agents"],
     }
 
 
@@ -336,8 +355,11 @@ def _serve(agent_id: str, turn: int, attempt: int, request) -> Any:
         reply = _coordination_step(agent_id, turn, attempt, messages)
     usage = {"prompt_tokens": sum(len(str(m.get("content") or "")) for m in messages) // 4,
              "completion_tokens": 20 + 10 * len(reply["calls"])}
+    reply["call_ids"] = [f"call_{agent_id}_{next(_CALL_SEQ)}" for _ in reply["calls"]]
     MODEL_LOG.append({"agent": agent_id, "turn": turn, "attempt": attempt, "model": body["model"],
-                      "text": reply["text"], "calls": reply["calls"], "usage": usage})
+                      "text": reply["text"], "reasoning": reply.get("reasoning"),
+                      "calls": [{"id": i, "name": n, "arguments": a} for i, (n, a) in zip(reply["call_ids"], reply["calls"])],
+                      "usage": usage})
     return httpx.Response(200, headers={"content-type": "text/event-stream"},
                           content=_sse(body["model"], reply, usage, agent_id))
 
@@ -395,9 +417,7 @@ def _sse(model: str, reply: dict, usage: dict, agent_id: str) -> bytes:
     if reply.get("reasoning"):
         chunks.append(chunk({"role": "assistant", "reasoning_content": reply["reasoning"]}))
     chunks.append(chunk({"role": "assistant", "content": reply["text"]}))
-    for i, (name, args) in enumerate(reply["calls"]):
-        call_id = f"call_{agent_id}_{next(_CALL_SEQ)}"
-        reply.setdefault("call_ids", []).append(call_id)
+    for i, ((name, args), call_id) in enumerate(zip(reply["calls"], reply["call_ids"])):
         chunks.append(chunk({"tool_calls": [{"index": i, "id": call_id, "type": "function",
                                               "function": {"name": name, "arguments": json.dumps(args)}}]}))
     chunks.append(chunk(finish="tool_calls" if reply["calls"] else "stop"))
