@@ -107,6 +107,8 @@ def parse_trace(text: str, file: Any, problems: Problems) -> Trace:
     current_round: tuple[int | None, str | None] = (None, None)
     errors: list[dict] = []
     for heading, start, body in sections:
+        if heading is None:  # a section this parser does not read (a problem row already)
+            continue
         kind = _kind(heading)
         if kind == "round":
             current_round = (int(heading.group("round")), heading.group("round_label"))
@@ -173,6 +175,10 @@ def _shaped(heading: re.Match, lines: list[str], i: int) -> bool:
     return True
 
 
+def _fenced_kind(heading: re.Match | None) -> bool:
+    return heading is not None and heading.group("named") in _FENCED
+
+
 def _closed(body: list[str]) -> bool:
     """Whether a fenced body so far ends with its closing fence (then empty lines)."""
     text = [line for line in body]
@@ -181,29 +187,30 @@ def _closed(body: list[str]) -> bool:
     return len(text) >= 2 and text[-1] == "```"
 
 
-def _sections(lines: list[str], first: int, file: Any, problems: Problems) -> list[tuple[re.Match, int, list[str]]]:
+def _sections(lines: list[str], first: int, file: Any, problems: Problems) -> list[tuple[re.Match | None, int, list[str]]]:
     """(heading match, 1-based line, body lines) of each section, by rules 1, 2 and 4."""
-    sections: list[tuple[re.Match, int, list[str]]] = []
+    sections: list[tuple[re.Match | None, int, list[str]]] = []
     stray: list[int] = []
     for i in range(first, len(lines)):
         line = lines[i]
         after_blank = i == first or not lines[i - 1].strip() or (line == "## Errors" and lines[i - 1] == "")
         heading = _HEADING.match(line) if after_blank else None
         if heading and _shaped(heading, lines, i):
-            if sections and sections[-1][0].group("named") in _FENCED and not _closed(sections[-1][2]):
+            body = sections[-1][2] if sections else []
+            if heading.group("errors"):
+                body = _without_rule(body)
+            if sections and _fenced_kind(sections[-1][0]) and not _closed(body):
                 heading = None  # rule 2: still inside a fenced body
         if heading and _shaped(heading, lines, i):
             if heading.group("errors") and sections:
-                body = sections[-1][2]
-                while body and not body[-1].strip():
-                    body.pop()
-                if body and body[-1] == "---":  # the rule above the Errors list
-                    body.pop()
+                sections[-1][2][:] = _without_rule(sections[-1][2])
             sections.append((heading, i + 1, []))
             continue
         if after_blank and _UNKNOWN.match(line) and (not sections or (
-                sections[-1][0].group("named") in _FENCED and _closed(sections[-1][2]))):
+                _fenced_kind(sections[-1][0]) and _closed(sections[-1][2]))):
             problems.once(file, i + 1, f"not read: execution_trace.md section {line.split(':')[0]!r}", line)
+            sections.append((None, i + 1, []))  # its body is its own, not the result's before it
+            continue
         if sections:
             sections[-1][2].append(line)
         elif line.strip():
@@ -212,6 +219,16 @@ def _sections(lines: list[str], first: int, file: Any, problems: Problems) -> li
         problems.add(file, stray[0], f"{len(stray)} line(s) before the first section; not read",
                      lines[stray[0] - 1])
     return sections
+
+
+def _without_rule(body: list[str]) -> list[str]:
+    """A body without the ``---`` rule (and empty lines) the writer puts above ``## Errors``."""
+    body = list(body)
+    while body and not body[-1].strip():
+        body.pop()
+    if body and body[-1] == "---":
+        body.pop()
+    return body
 
 
 def _body_text(body: list[str]) -> str:

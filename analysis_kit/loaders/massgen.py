@@ -157,7 +157,10 @@ class _Assembly:
         self.files.files[rel] = f.stat().st_size
         text = read_text(f, self.problems)
         trace = parse_trace(text or "", f, self.problems)
-        self.traces.append(({"agent": trace.agent or agent, "file": rel, "final": final,
+        if trace.agent and trace.agent != agent:
+            self.problems.add(f, 1, f"the trace's header names agent {trace.agent!r} but it is in {agent}'s "
+                              f"folder; taken as {agent}'s", trace.agent)
+        self.traces.append(({"agent": agent, "file": rel, "final": final,
                              "local_time": coord.folder_time(folder.name)}, trace))
 
     # -- tool executions
