@@ -45,10 +45,12 @@ def _attempt_truth(truth: dict, turn: int, attempt: int) -> dict:
 
 def _own(truth: dict, turn: int, attempt: int, key: str) -> dict[str, list]:
     """Per agent, the records of ``key`` that are this attempt's own: a backend keeps its
-    metrics across the attempts of a turn, so the previous attempt's are taken off."""
-    now = _attempt_truth(truth, turn, attempt)["agents"]
-    before = next((a["agents"] for a in truth["attempts"] if a["turn"] == turn and a["attempt"] == attempt - 1), None)
-    return {aid: info[key][len(before[aid][key]) if before else 0:] for aid, info in now.items()}
+    metrics across the attempts of a turn, so those that began before this attempt did are
+    the earlier attempt's (its post-evaluation round is recorded after its files were
+    written, so only the next attempt's files hold it)."""
+    this = _attempt_truth(truth, turn, attempt)
+    begin = this["session_start"] if attempt > 1 else float("-inf")
+    return {aid: [r for r in info[key] if r["start_time"] >= begin] for aid, info in this["agents"].items()}
 
 
 ATTEMPTS = [(1, 1), (1, 2), (2, 1)]

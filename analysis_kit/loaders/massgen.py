@@ -38,7 +38,6 @@ from ._registry import Format, register
 
 FORMAT = "massgen"
 SNIFF_BYTES = 65536
-EARLIER = pd.Timedelta(seconds=1)  # slack before an attempt's start for its first records
 
 
 @dataclass(frozen=True)
@@ -223,7 +222,7 @@ class _Assembly:
     def _in_attempt(self, start: pd.Timestamp | None, what: str) -> bool:
         """False (and counted) for a record from before this attempt began."""
         begin = self.window[0]
-        if self.choice.attempt in (None, 1) or begin is None or start is None or start >= begin - EARLIER:
+        if self.choice.attempt in (None, 1) or begin is None or start is None or start >= begin:
             return True
         self.earlier[what] = self.earlier.get(what, 0) + 1
         return False

@@ -266,6 +266,7 @@ def _record_what_is_written(orch, backends: dict) -> dict:
     save_logs, save_metrics = orch.coordination_tracker.save_coordination_logs, orch.save_metrics
 
     def coordination_logs(log_dir, _tracker=orch.coordination_tracker):
+        written["session_start"] = _tracker.start_time
         written["coordination_events"] = [
             {"event_type": getattr(e.event_type, "value", str(e.event_type)), "agent_id": e.agent_id,
              "timestamp": e.timestamp} for e in _tracker.events]
@@ -292,6 +293,7 @@ def _attempt_truth(lc, orch, tracker, backends, turn: int, attempt: int, written
         "winner": getattr(orch, "_selected_agent", None),
         "restart_pending": bool(orch.restart_pending),
         "restart_reason": orch.restart_reason if orch.restart_pending else None,
+        "session_start": written["session_start"],
         "coordination_events": written["coordination_events"],
         "agents": written["agents"],
     }
