@@ -177,7 +177,9 @@ def test_sample_counts(sample_dir):
     errors = ev[(ev.kind == "tool_call") & ev.error.notna()]
     assert sorted(zip(errors.agent, errors.name)) == [("agent_b", "web_search"), ("agent_c", "run_tests")]
     assert run.tasks.iloc[0].status == "completed"
-    assert len(run.messages) == 7 and run.messages.role.iloc[0] == "user"
+    # question, 5 answers, final; then each snapshot's execution_trace.md sections
+    assert run.messages.trace.isna().sum() == 7 and run.messages.role.iloc[0] == "user"
+    assert run.messages.trace.nunique() == 7  # 5 answer and 2 vote snapshots
 
 
 def test_sample_answer_lengths_match_files(sample_dir):
@@ -186,7 +188,7 @@ def test_sample_answer_lengths_match_files(sample_dir):
     for attrs in _attrs(answers):
         text = (sample_dir / attrs["file"]).read_text(encoding="utf-8")
         assert attrs["length"] == len(text)
-    contents = " ".join(run.messages.content)
+    contents = " ".join(run.messages.content.dropna())
     assert "<script>" in contents and "onerror" in contents
     assert any(s in contents for s in HOSTILE_SNIPPETS)
 
@@ -349,7 +351,10 @@ def test_wrong_types_are_problems_not_crashes(copy):
     assert "tool_executions[0] is not a JSON object" in _problem(run, "metrics_events.json")["reason"]
     assert "expected a JSON object" in _problem(run, "metrics_summary.json")["reason"]
     tools = run.events[run.events.kind == "tool_call"]
-    assert list(tools.name) == ["x"] and list(tools.error) == ["error"]
+    timed = tools[[("metrics_events.json" in a["sources"]) for a in _attrs(tools)]]
+    assert list(timed.name) == ["x"] and list(timed.error) == ["error"]
+    # the traces' calls with no metrics record left to join are rows of their own, untimed
+    assert tools.drop(timed.index).start.isna().all() and len(tools) > 1
 
 
 def test_not_a_log_dir(tmp_path):
