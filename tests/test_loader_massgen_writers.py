@@ -214,3 +214,21 @@ def test_every_snapshot_trace_of_the_log_loads_alone(log_dir):
         run = massgen_trace.load(f)
         assert run.problems.empty, (f, run.problems.reason.tolist())
         assert run.meta["agent"] == (f.parent.name if f.parent.parent.name == "final" else f.parent.parent.name)
+
+
+# ----------------------------------------------------------------------------- analyses on it
+def test_command_analyses_count_what_the_agents_ran(log_dir, written):
+    from analysis_kit import analyses as an
+
+    truth = written[1]
+    calls = {c["id"]: c for m in truth["model_log"] for c in m["calls"]}
+    run = massgen.load(log_dir, turn=1, attempt=1)
+    ran = Counter(an.normalise_command(calls[m["call_id"]]["arguments"]["command"])
+                  for ms in _own(truth, 1, 1, "tool_metrics").values() for m in ms)
+    assert Counter(an.command_runs(run).pattern) == ran
+    assert dict(zip(an.repeated_commands(run).pattern, an.repeated_commands(run).runs)) == \
+        {p: n for p, n in ran.items() if n >= 2}
+    assert ran["npm install"] == 3                      # agent_a, agent_c, then agent_b's second answer
+    assert len(an.duplicated_work(run)) == sum(n - 1 for n in ran.values())
+    roi = an.round_roi(run)
+    assert set(roi.answer_label.dropna()) == set(run.events[run.events.kind == "answer"].name)

@@ -126,9 +126,11 @@ def attempts_overview(choice: Choice) -> list[dict[str, Any]]:
             later = numbers[i + 1] if i + 1 < len(numbers) else None
             reason = _restart_reason(ats[later], quiet) if later is not None else None
             finish = status.get("finish_reason") if isinstance(status.get("finish_reason"), str) else None
+            winner = results.get("winner") if isinstance(results.get("winner"), str) else None
             rows.append({"turn": t, "attempt": a, "dir": folder.relative_to(choice.root).as_posix(),
-                         "outcome": "restarted" if later is not None else (finish or "unknown"),
-                         "winner": results.get("winner") if isinstance(results.get("winner"), str) else None,
+                         "outcome": "restarted" if later is not None else (
+                             finish or ("completed" if winner else "incomplete")),
+                         "winner": winner,
                          "restart_reason": reason,
                          "loaded": t == choice.turn and a == choice.attempt})
     return rows
