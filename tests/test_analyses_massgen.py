@@ -194,6 +194,9 @@ def test_commands_of_the_real_trace():
     run = ak.load(real("massgen_traces", "agent_c_prompt2_vote", "execution_trace.md"))
     runs = an.command_runs(run)
     assert len(runs) == 2 and runs.error.notna().tolist() == [True, False]
+    # untimed in a trace, but each result says how long the command ran ("execution_time")
+    assert runs.duration_s.tolist() == [0.0, 0.326340913772583]
+    assert runs.output_chars.tolist() == [102, 448]  # stderr of the first, stdout of the second
     # the first command's result names work_dir /Users/tmprithvi/Code/workspace_d26eb420
     assert runs.pattern.iloc[0] == ("ls -ლა $TEMP_WORKSPACE/agent2 | sed -n '1,120p' && "
                                     "ls -la $TEMP_WORKSPACE/agent3/deliverable | sed -n '1,120p'")
@@ -209,3 +212,53 @@ def test_sample_duplication_and_roi(tmp_path):
     roi = an.round_roi(run)
     assert len(roi) == 9 and roi[roi.agent == "agent_c"].cost_usd.isna().all()
     assert set(roi.answer_label.dropna()) == {"agent1.1", "agent2.1", "agent2.2", "agent3.1", "agent3.2"}
+
+
+# ----------------------------------------------------------------------------- the report section
+TEMPLATE_HEADINGS = ["# MassGen Log Analysis Report", "## Executive Summary", "## Session Overview",
+                     "## 1. Correctness Analysis", "### Coordination Flow", "### Status",
+                     "## 2. Efficiency Analysis", "### Phase Duration Breakdown",
+                     "### Per-Round Timing (Sorted by Agent)", "### Top Bottlenecks",
+                     "## 3. Command Pattern Analysis", "### Frequently Repeated Commands",
+                     "### Commands with Excessive Output", "### Slowest Command Patterns",
+                     "## 4. Work Duplication Analysis", "### Duplicated Work Found", "### Specific Examples",
+                     "## 5. Agent Behavior Analysis", "### Answer Progression", "### Voting Analysis",
+                     "## 6. Cost & Token Analysis", "### Cost Breakdown", "## 7. Errors & Issues",
+                     "### Failed Tool Calls", "## Appendix"]
+
+
+def test_report_follows_the_skill_template_and_escapes(tmp_path):
+    from analysis_kit.report import massgen as section
+
+    run = ak.load(sample.write(tmp_path))
+    text = section.render_markdown(run)
+    lines = text.splitlines()
+    positions = [lines.index(h) for h in TEMPLATE_HEADINGS]
+    assert positions == sorted(positions)
+    assert "<script>" not in text and "&lt;script&gt;" in text        # agents' text is escaped
+    assert sample.RESTART_REASON.split(";")[0] in text                 # which attempt, and why the other restarted
+    assert "| npm test --prefix \\$WORKSPACE | 2 | agent\\_b, agent\\_c |" in text
+
+
+def test_analysis_report_is_written_next_to_the_turn(tmp_path):
+    from analysis_kit.cli import build_parser, _write_massgen_reports
+
+    log = sample.write(tmp_path)
+    assert build_parser().parse_args(["report", str(log), "--massgen"]).massgen
+    _write_massgen_reports([str(log)])
+    report = log / "turn_1" / "ANALYSIS_REPORT.md"
+    assert report.read_text(encoding="utf-8").startswith("# MassGen Log Analysis Report")
+    flat = sample.write_flat(tmp_path / "flat")
+    _write_massgen_reports([str(flat)])
+    assert (flat / "ANALYSIS_REPORT.md").is_file()  # flat layout: no turn folder to put it in
+
+
+@pytest.mark.slow
+def test_cli_report_with_massgen_flag(tmp_path):
+    from analysis_kit.cli import main
+
+    log = sample.write(tmp_path / "logs")
+    assert main(["report", str(log), "--massgen", "--sections", "overview", "--format", "md",
+                 "--out", str(tmp_path / "out"), "--jobs", "1"]) == 0
+    assert (tmp_path / "out" / "ANALYSIS_REPORT.md").is_file()
+    assert (log / "turn_1" / "ANALYSIS_REPORT.md").is_file()

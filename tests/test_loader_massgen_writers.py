@@ -232,3 +232,18 @@ def test_command_analyses_count_what_the_agents_ran(log_dir, written):
     assert len(an.duplicated_work(run)) == sum(n - 1 for n in ran.values())
     roi = an.round_roi(run)
     assert set(roi.answer_label.dropna()) == set(run.events[run.events.kind == "answer"].name)
+
+
+def test_massgen_lists_the_log_as_analyzed_once_the_report_is_written(written, log_dir):
+    from analysis_kit.report.massgen import write_analysis_report
+
+    out = written[0]
+    assert writer.list_analyzed(out) == []                 # massgen's own has_analysis_report
+    path = write_analysis_report(massgen.load(log_dir, turn=1))
+    assert path == log_dir / "turn_1" / "ANALYSIS_REPORT.md"
+    assert writer.list_analyzed(out) == [log_dir.name]
+    from analysis_kit.safe import escape_markdown
+
+    text = path.read_text(encoding="utf-8")
+    shown = "Shows turn 1, attempt 2 (3 attempts in 2 turns). Restarted: turn 1 attempt 1 (" + writer.RESTART_REASON + ")."
+    assert escape_markdown(shown) in text

@@ -45,22 +45,26 @@ def normalise_command(command: str, workspaces: tuple[str, ...] = ()) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _output(result: Any) -> tuple[int | None, str | None]:
-    """(characters of output, work_dir) of a tool result: stdout + stderr of a command
-    result (MassGen's command_line server answers JSON), else the whole result."""
+def _output(result: Any) -> tuple[int | None, str | None, float | None]:
+    """(characters of output, work_dir, execution_time in seconds) of a tool result: stdout +
+    stderr of a command result (MassGen's command_line server answers JSON), else the whole
+    result."""
     if not isinstance(result, str):
-        return None, None
+        return None, None, None
     parsed = parse_json(result) if result.lstrip().startswith("{") else None
     if isinstance(parsed, dict) and ("stdout" in parsed or "stderr" in parsed):
         out = len(str(parsed.get("stdout") or "")) + len(str(parsed.get("stderr") or ""))
-        return out, parsed.get("work_dir") if isinstance(parsed.get("work_dir"), str) else None
-    return len(result), None
+        took = parsed.get("execution_time")
+        took = float(took) if isinstance(took, (int, float)) and not isinstance(took, bool) and took >= 0 else None
+        return out, parsed.get("work_dir") if isinstance(parsed.get("work_dir"), str) else None, took
+    return len(result), None, None
 
 
 def command_runs(run: Run | pd.DataFrame) -> pd.DataFrame:
     """One row per tool call whose arguments hold a ``command`` (``execute_command`` and the
     like): agent, round, tool, the command, its normalised pattern, start, seconds (the
-    command's own ``execution_time`` where the result gives it), output characters, error.
+    command's own ``execution_time`` where a timed record gives it, else the call's duration,
+    else the ``execution_time`` in its result), output characters, error.
 
     >>> ev = pd.DataFrame({"kind": ["tool_call"], "agent": ["a"], "name": ["execute_command"],
     ...     "duration_ms": [1500.0], "attrs": ['{"arguments": {"command": "npm  install"}, "result": "{\\\\"stdout\\\\": \\\\"ok\\\\"}"}']})
@@ -75,8 +79,9 @@ def command_runs(run: Run | pd.DataFrame) -> pd.DataFrame:
     if ev.empty:
         return empty_frame(COMMAND_COLUMNS)
     outputs = attr(ev, "result").map(_output)
-    own = attr(ev, "command_duration_ms")
-    seconds = pd.to_numeric(own, errors="coerce").fillna(duration_ms(ev)) / 1000.0
+    own = pd.to_numeric(attr(ev, "command_duration_ms"), errors="coerce")
+    in_result = pd.Series([o[2] * 1000 if o[2] is not None else np.nan for o in outputs], index=ev.index)
+    seconds = own.fillna(duration_ms(ev)).fillna(in_result) / 1000.0
     out = pd.DataFrame({"agent": ev["agent"], "round": ev["round"], "tool": ev["name"], "command": command,
                         "start": ev["start"], "duration_s": seconds.astype("float64"),
                         "output_chars": pd.array([o[0] for o in outputs], dtype="Int64"),
