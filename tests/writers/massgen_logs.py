@@ -55,7 +55,7 @@ def _env_stamp() -> str:
 def massgen_python(venv: Path | None = None) -> Path:
     """The interpreter that runs MassGen's writers: ``$ANALYSIS_KIT_MASSGEN_PYTHON``, else
     ``.venv-massgen`` at the repository root, built from ``massgen-env.txt`` when absent or
-    stale (about a minute with a warm pip cache, 640 MB).
+    stale (one to two minutes with a warm pip cache, 640 MB).
 
     >>> massgen_python()                                   # doctest: +SKIP
     PosixPath('.../.venv-massgen/bin/python')
