@@ -65,7 +65,23 @@ def _cmd_report(args: argparse.Namespace) -> int:
                         timeout=args.timeout, jobs=args.jobs, redact=not args.no_redact,
                         options=_report_options(args))
     _print_report(result, "")
+    if getattr(args, "massgen", False):
+        _write_massgen_reports(args.paths)
     return 0 if result.ok else 1
+
+
+def _write_massgen_reports(paths: list[str]) -> None:
+    """``--massgen``: each MassGen log's ANALYSIS_REPORT.md next to its turn, where
+    ``massgen logs list --analyzed`` finds it."""
+    from . import load
+    from .report.massgen import write_analysis_report
+
+    for path in paths:
+        run = load(path)
+        if run.meta.get("source_format") != "massgen":
+            print(f"--massgen: {path} is not a MassGen log directory; no ANALYSIS_REPORT.md", file=sys.stderr)
+            continue
+        print(write_analysis_report(run))
 
 
 def _cmd_report_samples(args: argparse.Namespace) -> int:
@@ -117,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", help="run files or directories")
     _add_report_options(p)
     p.add_argument("--task-id", default=None, help="the task the timeline and transcript show")
+    p.add_argument("--massgen", action="store_true",
+                   help="also write each MassGen log's turn_N/ANALYSIS_REPORT.md (massgen logs list --analyzed)")
     p.add_argument("--stall-threshold", type=float, default=None, metavar="S",
                    help="seconds without events before a task counts as stalled (default 300)")
     p.set_defaults(func=_cmd_report)

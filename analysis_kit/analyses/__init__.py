@@ -16,6 +16,9 @@ from .coordination import agent_reliability, answers, restarts, vote_counts, vot
 from .cost import agent_vs_framework, cost_by, cost_per_success
 from .failures import actionable, failures_by, recurring_failures, tool_errors
 from .latency import latency_stats, slowest, step_times
+from .massgen import (answer_changes, attempts, command_patterns, command_runs, diminishing_returns,
+                      duplicated_work, duplication_summary, largest_command_outputs, normalise_command,
+                      repeated_commands, round_roi, shown_attempt)
 from .overview import outcomes, pass_hat_k, totals
 from .rounds import checklist_phases, rounds
 from .timeline import concurrency, interval_union, stalled_tasks, task_timeline, time_split
@@ -33,4 +36,7 @@ __all__ = [
     "answers", "votes", "vote_counts", "agent_reliability", "restarts",
     "compare", "changed_outcomes",
     "span_tree", "self_time", "slowest_traces",
+    "command_runs", "repeated_commands", "command_patterns", "largest_command_outputs", "normalise_command",
+    "duplicated_work", "duplication_summary", "answer_changes", "round_roi", "diminishing_returns",
+    "attempts", "shown_attempt",
 ]

@@ -52,6 +52,21 @@ MIDDLE_TOOLS = (("read_file", 0.05, 0.15), ("web_search", 0.10, 0.25),
 FIRST_TOOLS = (("read_file", 0.05, 0.20), ("web_search", 0.10, 0.30),
                ("write_file", 0.40, 0.70), ("mcp__filesystem__write_file", 0.45, 0.55))
 VOTE_TOOLS = (("read_file", 0.05, 0.30), ("submit_checklist", 0.40, 0.50))
+# The arguments each tool is called with (the traces hold them; metrics do not): run_tests
+# runs a command, so the command-pattern analyses have commands to read.
+TOOL_ARGS = {
+    "read_file": lambda a: {"path": "index.html"},
+    "web_search": lambda a: {"query": "Bob Dylan discography"},
+    "submit_checklist": lambda a: {"items": ["E1", "E2"]},
+    "propose_improvements": lambda a: {"plan": "add the albums table"},
+    "write_file": lambda a: {"path": "index.html", "content": "<html>...</html>"},
+    "mcp__filesystem__write_file": lambda a: {"path": f"/tmp/massgen/workspace_{AGENTS.index(a) + 10:08x}/index.html"},
+    "run_tests": lambda a: {"command": f"npm test --prefix /tmp/massgen/workspace_{AGENTS.index(a) + 10:08x}"},
+}
+TOOL_RESULTS = {"run_tests": {"success": True, "exit_code": 0, "stdout": "3 passing\n" * 20, "stderr": "",
+                              "execution_time": 4.2},
+                "read_file": {"content": "<html><body><h1>Bob Dylan</h1></body></html>"}}
+RESTART_REASON = "The page has no discography; restart with the albums table as a requirement"
 
 
 def write(directory: str | Path, *, seed: int = 7, size: int = 1) -> Path:
@@ -67,8 +82,24 @@ def write(directory: str | Path, *, seed: int = 7, size: int = 1) -> Path:
     first = _Attempt(rng, start, n_rounds=1, aborted=True, size=size)
     first.write(log_dir / "turn_1" / "attempt_1")
     second = _Attempt(rng, first.end + timedelta(seconds=5), n_rounds=2 + size, aborted=False,
-                      size=size)
+                      size=size, restart_of=True)
     second.write(log_dir / "turn_1" / "attempt_2")
+    return log_dir
+
+
+def write_flat(directory: str | Path, *, seed: int = 7, size: int = 1) -> Path:
+    """The same run in the older flat layout (MassGen up to 0.1.1): the files straight in
+    ``log_<ts>/``, and no status.json or metrics files, so tool calls are only in the traces.
+
+    >>> write_flat("/tmp/massgen_flat").name                      # doctest: +SKIP
+    'log_20251103_143022'
+    """
+    rng = random.Random(seed)
+    start = BASE_TIME + timedelta(seconds=rng.randint(0, 3600))
+    log_dir = Path(directory) / f"log_{start:%Y%m%d_%H%M%S}"
+    _Attempt(rng, start, n_rounds=2 + max(1, int(size)), aborted=False, size=max(1, int(size))).write(log_dir)
+    for name in ("status.json", "metrics_summary.json", "metrics_events.json"):
+        (log_dir / name).unlink()
     return log_dir
 
 
@@ -95,11 +126,14 @@ def _answer_text(rng: random.Random, agent: str, label: str, round_number: int) 
 class _Attempt:
     """One attempt directory: the timeline is built first, then every file is written from it."""
 
-    def __init__(self, rng: random.Random, start: datetime, *, n_rounds: int, aborted: bool, size: int):
+    def __init__(self, rng: random.Random, start: datetime, *, n_rounds: int, aborted: bool, size: int,
+                 restart_of: bool = False):
         self.rng, self.start, self.n_rounds, self.aborted, self.size = rng, start, n_rounds, aborted, size
+        self.restart_of = restart_of
         self.events: list[dict] = []
         self.rounds: dict[str, list[dict]] = {a: [] for a in AGENTS}
         self.tools: list[dict] = []
+        self.tool_args: list[tuple] = []  # (agent, round, start, tool, arguments, error) for the traces
         self.snapshots: list[tuple[str, datetime, str, dict | str]] = []
         self.answer_counts = {a: 0 for a in AGENTS}
         self.latest_label: dict[str, str | None] = {a: None for a in AGENTS}
@@ -189,6 +223,7 @@ class _Attempt:
             error = None
             if fails:
                 error = "rate limited (HTTP 429)" if name == "web_search" else "2 tests failed: <h1> missing"
+            self.tool_args.append((agent, r, _epoch(start), name, TOOL_ARGS[name](agent), error))
             self.tools.append({
                 "tool_name": name, "agent_id": agent, "round_number": r,
                 "start_time": _epoch(start), "end_time": _epoch(end),
@@ -242,6 +277,7 @@ class _Attempt:
                 (snap / "answer.txt").write_text(payload, encoding="utf-8")
             else:
                 _dump(snap / "vote.json", payload)
+            (snap / "execution_trace.md").write_text(self._trace(agent, t, kind, payload), encoding="utf-8")
             (snap / "context.txt").write_text(json.dumps({
                 "system_message": "You are evaluating answers from multiple agents.",
                 "user_message": f"<ORIGINAL MESSAGE> {QUESTION} <END OF ORIGINAL MESSAGE>"}, indent=2),
@@ -251,14 +287,15 @@ class _Attempt:
         _dump(folder / "metrics_events.json", {
             "tool_executions": sorted(self.tools, key=lambda x: x["start_time"]),
             "round_completions": [dict(r, agent_id=a) for a in AGENTS for r in self.rounds[a]]})
+        cli_args = {"mode": "coordination_restart", "attempt": 2, "restart_reason": RESTART_REASON} \
+            if self.restart_of else {"mode": "multi-agent"}
         (folder / "execution_metadata.yaml").write_text(yaml.safe_dump({
-            "query": QUESTION, "timestamp": self.start.replace(tzinfo=None).isoformat(),
+            "query": QUESTION, "timestamp": self.start.replace(tzinfo=None).isoformat(), "cli_args": cli_args,
             "config_path": "@examples/basic/multi/three_agents_default",
             "config": {"agents": [{"id": a, "backend": {"type": MODELS[a][0], "model": MODELS[a][1]}}
                                   for a in AGENTS],
                        "orchestrator": {"max_duration": 600, "agent_timeout": 180}},
             "massgen_version": "0.1.30"}, sort_keys=False), encoding="utf-8")
-        (folder / "execution_trace.md").write_text(self._trace(), encoding="utf-8")
         if not self.aborted:
             final = folder / "final" / WINNER
             final.mkdir(parents=True, exist_ok=True)
@@ -359,12 +396,33 @@ class _Attempt:
             "agents": agents,
         }
 
-    def _trace(self) -> str:
-        lines = ["# Execution trace", ""]
-        for t in sorted(self.tools, key=lambda x: x["start_time"])[:20]:
-            lines.append(f"- round {t['round_number']} `{t['agent_id']}` called **{t['tool_name']}** "
-                         f"({t['execution_time_ms']:.0f} ms){' FAILED: ' + t['error_message'] if t['error_message'] else ''}")
-        lines += ["", "<details><summary>raw</summary><script>alert('trace')</script></details>", ""]
+    def _trace(self, agent: str, t: datetime, kind: str, payload) -> str:
+        """The snapshot's execution_trace.md, as MassGen's ExecutionTraceWriter writes it: the
+        agent's tool calls of the round that ended here, their results, the answer or vote."""
+        r = max((c[1] for c in self.tool_args if c[0] == agent and c[2] <= _epoch(t)), default=0)
+        calls = [c for c in self.tool_args if c[0] == agent and c[1] == r and c[2] <= _epoch(t)]
+        started = (t - timedelta(seconds=60)).strftime("%Y-%m-%d %H:%M:%S")
+        lines = [f"# Execution Trace: {agent}", f"**Model**: {MODELS[agent][1]} | **Started**: {started}", "",
+                 "### Reasoning", f"I will look at the page first. {HOSTILE_SNIPPETS[1]}", ""]
+        calls = sorted(calls, key=lambda c: c[2])
+        for _, _, _, tool, args, error in calls:  # the round's tools overlap: all calls, then results
+            lines += [f"### Tool Call: {tool}", "**Args**:", "```json", json.dumps(args, indent=2), "```", ""]
+        for _, _, _, tool, args, error in calls:
+            result = error or json.dumps(TOOL_RESULTS.get(tool, {"ok": True}) | {"command": args.get("command")}
+                                         if "command" in args else TOOL_RESULTS.get(tool, {"ok": True}))
+            lines += [f"### Tool {'Error' if error else 'Result'}: {tool}", "```", result, "```", ""]
+        if kind == "answer":
+            lines += ["### Tool Call: new_answer", "**Args**:", "```json", json.dumps({"content": payload}, indent=2), "```", ""]
+        else:
+            lines += ["### Tool Call: vote", "**Args**:", "```json",
+                      json.dumps({"agent_id": payload["voted_for"], "reason": payload["reason"]}, indent=2), "```", "",
+                      f"### Vote Cast: {payload['voted_for_label']}",
+                      f"**Available options**: {', '.join(payload['available_options'])}",
+                      f"**Voted for**: {payload['voted_for_label']}", f"**Reason**: {payload['reason']}", ""]
+        errors = [c for c in calls if c[5]]
+        if errors:
+            lines += ["---", "", "## Errors", ""] + [
+                f"- [{datetime.fromtimestamp(c[2], timezone.utc):%H:%M:%S}] **Tool Error: {c[3]}** - {c[5]}" for c in errors] + [""]
         return "\n".join(lines)
 
 

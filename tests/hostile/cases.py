@@ -243,12 +243,14 @@ def check_massgen_intact_events(problem: str | None, n_problems: int = 1, events
     return check
 
 
-def check_massgen_status_cut(line: int):
+def check_massgen_status_cut(line: int, cut: str, agents_kept: bool = False):
     def check(run: Run, path: Path) -> None:
-        check_massgen_intact_events("the file ends early (truncated")(run, path)
+        check_massgen_intact_events(cut)(run, path)
         assert problem_lines(run) == [line]
-        # Without status.json the agent status is derived from the events.
-        assert {s["source"] for s in run.meta["agent_status"]} != {"status.json"}
+        # The complete keys before the cut are kept (the core's salvage): with the agents
+        # cut, their status is derived from the events; cut after them, status.json's.
+        sources = {s["source"] for s in run.meta["agent_status"]}
+        assert (sources == {"status.json"}) == agents_kept, sources
     return check
 
 
@@ -258,7 +260,7 @@ def check_massgen_events_cut(run: Run, path: Path) -> None:
     # still come from status.json, both answers from their answer.txt files.
     assert sorted(ev.loc[ev["kind"] == "answer", "name"]) == ["agent1.1", "agent2.1"]
     assert ev.loc[ev["kind"] == "coordination", "name"].tolist() == ["session_start"]
-    has(run, "3 complete record(s) before the break kept", 1)
+    has(run, "the 3 complete elements before it are kept", 1)
     assert problem_lines(run) == [44]
 
 
@@ -276,7 +278,7 @@ def check_massgen_empty_turn(run: Run, path: Path) -> None:
 
 
 def check_massgen_bad_answer(run: Run, path: Path) -> None:
-    check_massgen_intact_events("not valid UTF-8 (byte 0x81")(run, path)
+    check_massgen_intact_events("bytes that are not UTF-8 (0x81")(run, path)
     assert problem_lines(run) == [1]
 
 
@@ -310,8 +312,8 @@ def check_massgen_events_garbage(run: Run, path: Path) -> None:
     ev = run.events
     assert sorted(ev.loc[ev["kind"] == "answer", "name"]) == ["agent1.1", "agent2.1"]
     assert run.meta["vote_counts"] == {"agent_a": 0, "agent_b": 2}  # from status.json
-    has(run, "not valid UTF-8", 1)
-    has(run, "invalid JSON", 1)
+    has(run, "bytes that are not UTF-8", 1)
+    has(run, "not JSON", 1)
 
 
 def build_cases() -> list[Case]:
@@ -400,13 +402,13 @@ def build_cases() -> list[Case]:
              check_massgen_intact_events(None, 0), "the undamaged small log (baseline)",
              "11 events, no problem"),
         Case("massgen_status_cut_at_meta", G, lambda d: mc.massgen_status_cut(d, b'"meta"'), "run",
-             check_massgen_status_cut(2), "status.json cut after its first key (killed while writing)",
+             check_massgen_status_cut(2, "invalid JSON at the top level"), "status.json cut after its first key (killed while writing)",
              "events intact; 1 problem (line 2); agent status derived"),
         Case("massgen_status_cut_in_agents", G, lambda d: mc.massgen_status_cut(d, b'"agent_b": {'),
-             "run", check_massgen_status_cut(28), "status.json cut inside agents",
+             "run", check_massgen_status_cut(28, "top-level key 'agents' is cut"), "status.json cut inside agents",
              "events intact; 1 problem (line 28)"),
         Case("massgen_status_cut_at_winner", G, lambda d: mc.massgen_status_cut(d, b'"winner"'), "run",
-             check_massgen_status_cut(47), "status.json cut at results.winner",
+             check_massgen_status_cut(47, "top-level key 'results' is cut", agents_kept=True), "status.json cut at results.winner",
              "events intact; 1 problem (line 47)"),
         Case("massgen_events_cut", G, mc.massgen_events_cut, "run", check_massgen_events_cut,
              "coordination_events.json cut inside the first vote event",
@@ -431,7 +433,7 @@ def build_cases() -> list[Case]:
         Case("massgen_status_empty", G, lambda d: mc.massgen_bytes(d, "status.json", b""), "run",
              check_massgen_intact_events("empty file"), "empty status.json", "events intact; 1 problem"),
         Case("massgen_status_zeros", G, lambda d: mc.massgen_bytes(d, "status.json", b"\0" * 100), "run",
-             check_massgen_intact_events("invalid JSON"), "zero-filled status.json", "events intact; 1 problem"),
+             check_massgen_intact_events("not JSON"), "zero-filled status.json", "events intact; 1 problem"),
         Case("massgen_events_binary", G, lambda d: mc.massgen_bytes(d, "coordination_events.json", mc.garbage()),
              "run", check_massgen_events_garbage,
              "random bytes in coordination_events.json", "answers from files; 2 problems"),
