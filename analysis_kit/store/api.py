@@ -100,7 +100,7 @@ class RunStore:
                               to_fs_path=self._fs_path_of if self._fs is not None else None)
         from .duck import DuckDBEngine
 
-        return DuckDBEngine(self.files, self.columns, self.config)
+        return DuckDBEngine(self.files, self.columns, self.config, filesystem=self._fs)
 
     def _read_runs(self) -> pd.DataFrame:
         from .duck import to_pandas

@@ -54,9 +54,11 @@ class DuckDBEngine:
     name = "duckdb"
 
     def __init__(self, files: dict[str, list[str]], columns: dict[str, set[str]],
-                 config: dict[str, Any] | None = None):
+                 config: dict[str, Any] | None = None, filesystem: Any = None):
         self.files, self.columns = files, columns
         self.con = duckdb.connect(config=dict(config or {}))
+        if filesystem is not None:  # an fsspec URL: DuckDB reads through the same filesystem
+            self.con.register_filesystem(filesystem)
         self._lock = threading.Lock()
 
     def close(self) -> None:
