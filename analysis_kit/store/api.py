@@ -18,8 +18,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..analyses._util import as_list
-from ..model import TABLES, Run, empty_table
+from ..analyses._util import as_list, empty_frame
+from ..model import SCHEMA, TABLES, Run, empty_table
 from . import queries as q
 from .layout import (ALL_TABLES, MANIFEST, RUN_COLUMNS, RUNS, Manifest, StoreError, parse_manifest,
                      segment_files)
@@ -162,6 +162,11 @@ class RunStore:
             con.close()
         return frame[frame["run_id"].isin(keep)]
 
+    def _known(self, table: str) -> set[str]:
+        """Columns a query may name: the stored ones and the schema's (NA where not stored)."""
+        standard = SCHEMA[table] if table in SCHEMA else RUN_COLUMNS
+        return self.columns[table] | {c for c, _ in standard}
+
     def _selected(self, where: str | None, runs: Sequence[str] | None) -> pd.DataFrame:
         return self.runs(where=where, runs=runs)
 
@@ -192,7 +197,7 @@ class RunStore:
         names = as_list(by)
         selected = self._selected(where, runs)
         aliases = {k: v[0] for k, v in q.LATENCY_ALIASES.items()}
-        keys = q.resolve_keys(names, self.columns["events"], self.columns[RUNS], aliases, "events")
+        keys = q.resolve_keys(names, self._known("events"), self._known(RUNS), aliases, "events")
         if selected.empty or not self.files["events"]:
             return q.finish_latency(pd.DataFrame(), names)
         include, exclude = q.latency_filter(names)
@@ -209,8 +214,8 @@ class RunStore:
         """
         names = as_list(by)
         selected = self._selected(where, runs)
-        row_columns = set().union(*(self.columns[t] for t in q.COST_SOURCES))
-        keys = q.resolve_keys(names, row_columns, self.columns[RUNS], q.COST_ALIASES, "events")
+        row_columns = set().union(*(self._known(t) for t in q.COST_SOURCES))
+        keys = q.resolve_keys(names, row_columns, self._known(RUNS), q.COST_ALIASES, "events")
         if selected.empty:
             return q.finish_cost(pd.DataFrame(), keys)
         return q.finish_cost(self._engine.cost(keys, selected), keys)
@@ -224,7 +229,7 @@ class RunStore:
         """
         names = as_list(by)
         selected = self._selected(where, runs)
-        keys = q.resolve_keys(names, self.columns["failures"], self.columns[RUNS], None, "failures")
+        keys = q.resolve_keys(names, self._known("failures"), self._known(RUNS), None, "failures")
         if selected.empty:
             return q.finish_failures(pd.DataFrame(), names)
         return q.finish_failures(self._engine.failure_counts(keys, selected), names)
@@ -241,10 +246,9 @@ class RunStore:
         """
         names = as_list(by)
         selected = self._selected(where, runs)
-        keys = q.resolve_keys(names, self.columns["tasks"], self.columns[RUNS], None, "tasks")
+        keys = q.resolve_keys(names, self._known("tasks"), self._known(RUNS), None, "tasks")
         if selected.empty:
-            return q.finish_pass_rates(pd.DataFrame(columns=["run_id", "attempts", "successes", "rows"] + names),
-                                       selected, keys, n_boot=n_boot, seed=seed, level=level)
+            return empty_frame(names + q.PASS_COLUMNS)
         counted = self._engine.outcome_counts(keys, selected)
         return q.finish_pass_rates(counted, selected, keys, n_boot=n_boot, seed=seed, level=level)
 

@@ -81,19 +81,13 @@ def _sort(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return frame.sort_values(keys, na_position="last", kind="stable").reset_index(drop=True)
 
 
-def _nullable(frame: pd.DataFrame) -> pd.DataFrame:
-    """Engine results with NA as pd.NA/NaN the way the pandas analyses have them."""
-    return frame.convert_dtypes(convert_integer=False, convert_floating=False, convert_boolean=False,
-                                convert_string=True) if len(frame) else frame
-
-
 def finish_latency(grouped: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """keys + count, mean_ms, p50_ms, p90_ms, p99_ms, max_ms, sorted like latency_stats."""
     if grouped.empty:
         out = empty_frame(keys + STAT_COLUMNS)
         out["count"] = out["count"].astype("int64")
         return out
-    out = _sort(_nullable(grouped[keys + STAT_COLUMNS]), keys)
+    out = _sort(grouped[keys + STAT_COLUMNS].copy(), keys)
     out["count"] = out["count"].astype("int64")
     for col in STAT_COLUMNS[1:]:
         out[col] = out[col].astype("float64")
@@ -105,7 +99,7 @@ def finish_cost(grouped: pd.DataFrame, keys: list[Key]) -> pd.DataFrame:
     names = [k.name for k in keys]
     if grouped.empty:
         return empty_frame(names + COST_COLUMNS)
-    out = _nullable(grouped.copy())
+    out = grouped.copy()
     out["calls"] = out["calls"].astype("int64")
     out["priced_calls"] = out["priced_calls"].astype("int64")
     for col in COST_NUMBERS:
@@ -119,7 +113,7 @@ def finish_failures(grouped: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """keys + count, share: most frequent first (ties in key order), like failures_by."""
     if grouped.empty or grouped["count"].sum() == 0:
         return empty_frame(keys + ["count", "share"])
-    out = _sort(_nullable(grouped[keys + ["count"]]), keys)
+    out = _sort(grouped[keys + ["count"]].copy(), keys)
     out["count"] = out["count"].astype("int64")
     out = out.sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
     out["share"] = out["count"] / out["count"].sum()
@@ -186,7 +180,6 @@ def finish_pass_rates(counted: pd.DataFrame, runs: pd.DataFrame, keys: list[Key]
         counted = pd.concat([counted[columns], extra[columns]], ignore_index=True)
     if counted.empty:
         return empty_frame(names + PASS_COLUMNS)
-    counted = _nullable(counted)
     if names:
         grouped = counted.groupby(names, dropna=False, sort=False).agg(
             runs=("run_id", "nunique"), attempts=("attempts", "sum"), successes=("successes", "sum"))
