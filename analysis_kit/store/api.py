@@ -81,12 +81,14 @@ class RunStore:
         self._manifest_text = text
         base = self.path if self._fs is None else self.path
         files = {t: [] for t in ALL_TABLES}
-        columns: dict[str, set[str]] = {t: set() for t in ALL_TABLES}
+        order: dict[str, dict[str, None]] = {t: {} for t in ALL_TABLES}
         for seg in manifest.segments:
             for t, f in segment_files(base, seg.name).items():
                 files[t].append(f)
-                columns[t] |= set(seg.columns.get(t) or [])
-        self.files, self.columns = files, columns
+                order[t].update(dict.fromkeys(seg.columns.get(t) or []))
+        # the stored columns of each table, in the order first written (standard ones first)
+        self.column_order = {t: list(cols) for t, cols in order.items()}
+        self.files, self.columns = files, {t: set(cols) for t, cols in order.items()}
         self._runs = self._read_runs()
         if self._engine is not None and hasattr(self._engine, "close"):
             self._engine.close()
@@ -96,11 +98,12 @@ class RunStore:
         if self.engine_name == "dask":
             from .dask_engine import DaskEngine
 
-            return DaskEngine(self.files, self.columns, filesystem=self._fs,
+            return DaskEngine(self.files, self.columns, filesystem=self._fs, order=self.column_order,
                               to_fs_path=self._fs_path_of if self._fs is not None else None)
         from .duck import DuckDBEngine
 
-        return DuckDBEngine(self.files, self.columns, self.config, filesystem=self._fs)
+        return DuckDBEngine(self.files, self.columns, self.config, filesystem=self._fs,
+                            order=self.column_order)
 
     def _read_runs(self) -> pd.DataFrame:
         from .duck import to_pandas

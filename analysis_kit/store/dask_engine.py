@@ -2,14 +2,18 @@
 over the same Parquet files, on whatever scheduler is current (a ``distributed.Client``
 makes it a cluster's; without one, Dask's local threads).
 
-One partition per segment file, read with pyarrow (through fsspec for a URL) and given the
-store's columns and types, so segments written with different extra columns line up. Group
-sums and counts are Dask aggregations; percentiles are exact: the rows are shuffled so each
-group sits in one partition, whose pandas quantiles (linear interpolation) are final.
+One partition per segment file (``dd.from_map``), read with pyarrow (through fsspec for a
+URL) in the store's columns and types. All of a run's rows are in one segment, so per-run
+aggregates (the summary, cost rows, outcome counts) are complete inside a partition: each
+partition is reduced to them by pandas where it is read, and the client only adds up small
+per-run tables. Percentiles cross runs, so their rows are shuffled to put each group in one
+partition, whose pandas quantiles (linear interpolation) are then exact. Doing the row work
+in one function per partition keeps Dask's graph (and its optimizer's time) small.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -17,27 +21,121 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..analyses._util import LLM_KINDS, duration_ms
+from ..analyses._util import LLM_KINDS, duration_ms, tasks_success
 from ..analyses.latency import STAT_COLUMNS
 from ..model import SCHEMA
 from .duck import to_pandas
 from .layout import ARROW_TYPES
 from .queries import Key
 
-_READ_COLUMNS = {"events": ["run_id", "kind", "name", "start", "end", "duration_ms", "cost_usd",
-                            "input_tokens", "output_tokens", "cached_tokens"]}
+NUMBERS = ["cost_usd", "input_tokens", "output_tokens"]
+SUMMED = NUMBERS + ["cached_tokens"]
 
 
-def read_partition(path: str, wanted: list[str], table: str, filesystem: Any = None) -> pd.DataFrame:
-    """The ``wanted`` columns of one segment file as pandas, those it lacks added as NA.
-    (Not named ``columns``: dask.from_map would take that for its own column projection.)"""
+def read_partition(path: str, wanted: list[str], table: str, filesystem: Any = None,
+                   run_ids: frozenset | None = None, prepare: Callable | None = None) -> pd.DataFrame:
+    """The ``wanted`` columns of one segment file as pandas (those it lacks added as NA),
+    rows of ``run_ids`` only, passed through ``prepare``. (Not named ``columns``:
+    dask.from_map would take that for its own column projection.)"""
     kinds = dict(SCHEMA.get(table, []))
     present = set(pq.read_schema(path, filesystem=filesystem).names)
     data = pq.read_table(path, columns=[c for c in wanted if c in present], filesystem=filesystem)
     for col in wanted:
         if col not in present:
             data = data.append_column(col, pa.nulls(data.num_rows, ARROW_TYPES.get(kinds.get(col), pa.string())))
-    return to_pandas(data.select(wanted))
+    frame = to_pandas(data.select(wanted))
+    if run_ids is not None:
+        frame = frame[frame["run_id"].isin(run_ids)]
+    return prepare(frame) if prepare is not None else frame
+
+
+def with_keys(frame: pd.DataFrame, keys: Sequence[Key], run_values: dict[str, dict]) -> pd.DataFrame:
+    """Key columns k0, k1, ... : a column of the rows, or a runs-table value by run id."""
+    out = {}
+    for i, key in enumerate(keys):
+        if key.column == "run_id":
+            out[f"k{i}"] = frame["run_id"]
+        elif key.source == "run":
+            out[f"k{i}"] = frame["run_id"].map(run_values[key.column])
+        elif key.column in frame.columns:
+            out[f"k{i}"] = frame[key.column]
+        else:
+            out[f"k{i}"] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    return frame.assign(**out)
+
+
+def _carries(frame: pd.DataFrame) -> pd.Series:
+    """Rows carrying a cost or a token count."""
+    return frame[NUMBERS].notna().any(axis=1)
+
+
+def _sums(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """calls, priced calls, and per number its sum and count, per group of ``by``."""
+    frame = frame.assign(_one=1, _priced=frame["cost_usd"].notna().astype("int64"),
+                         **{c: pd.to_numeric(frame[c], errors="coerce").astype("float64") if c in frame
+                            else np.nan for c in SUMMED})
+    spec = {"calls": ("_one", "sum"), "priced_calls": ("_priced", "sum")}
+    for col in SUMMED:
+        spec[col], spec[f"_n_{col}"] = (col, "sum"), (col, "count")
+    return frame.groupby(by, dropna=False, sort=False).agg(**spec).reset_index()
+
+
+# --- what each query does to one partition (module functions: pickled to the workers) ---
+
+def _latency_rows(frame, *, keys, run_values, include, exclude):
+    frame = frame[~frame["kind"].isin(exclude)]
+    if include is not None:
+        frame = frame[frame["kind"].isin(include)]
+    names = [f"k{i}" for i in range(len(keys))]
+    frame = with_keys(frame, keys, run_values).assign(_ms=duration_ms(frame))
+    return frame[frame["_ms"].notna()][names + ["_ms"]]
+
+
+def _cost_rows(frame, *, table, keys, run_values):
+    """Per run and key: the sums of this table's cost rows, and how many of the run's rows
+    carry a number (a run's source is the first of events, messages, tasks that has one)."""
+    names = [f"k{i}" for i in range(len(keys))]
+    carries = _carries(frame).groupby(frame["run_id"]).sum()
+    if table == "events":
+        frame = frame[(frame["kind"].isin(LLM_KINDS) | _carries(frame)) & ~frame["kind"].isin(["step", "round"])]
+        carries = _carries(frame).groupby(frame["run_id"]).sum()  # over the billable events
+    elif table == "messages":
+        frame = frame[frame["role"].isin(["assistant", "user"]) & _carries(frame)]
+    out = _sums(with_keys(frame, keys, run_values), ["run_id"] + names)
+    runs = pd.DataFrame({"run_id": carries.index, "_carrying": carries.to_numpy()})
+    return runs.merge(out, on="run_id", how="left")  # a run without rows keeps its count
+
+
+def _outcomes(frame, *, keys, run_values):
+    names = [f"k{i}" for i in range(len(keys))]
+    ok = tasks_success(frame).astype("Float64")
+    frame = with_keys(frame, keys, run_values).assign(
+        _one=1, _known=ok.notna().astype("int64"), _win=ok.fillna(0).astype("int64"))
+    return frame.groupby(["run_id"] + names, dropna=False, sort=False).agg(
+        rows=("_one", "sum"), attempts=("_known", "sum"), successes=("_win", "sum")).reset_index()
+
+
+def _failure_counts(frame, *, keys, run_values):
+    names = [f"k{i}" for i in range(len(keys))]
+    frame = with_keys(frame, keys, run_values).assign(_one=1)
+    if not names:
+        return pd.DataFrame({"count": [len(frame)]})
+    return frame.groupby(names, dropna=False, sort=False)["_one"].sum().rename("count").reset_index()
+
+
+def _per_run(frame, *, table):
+    """The summary's aggregates of one table, per run (sums NA when nothing is known)."""
+    groups = frame.groupby("run_id", sort=False)
+    out = groups.size().rename("n").to_frame()
+    if table in ("tasks", "events"):
+        out["start"], out["end"] = groups["start"].min(), groups["end"].max()
+        for name, col in (("cost", "cost_usd"), ("in_tok", "input_tokens"), ("out_tok", "output_tokens")):
+            out[name] = groups[col].sum().astype("float64").where(groups[col].count() > 0)
+    if table == "tasks":
+        success = frame["success"].astype("Float64").groupby(frame["run_id"], sort=False)
+        out["known"] = success.count()
+        out["success"] = success.sum().astype("float64").where(out["known"] > 0)
+    return out.reset_index()
 
 
 class DaskEngine:
@@ -46,195 +144,117 @@ class DaskEngine:
     name = "dask"
 
     def __init__(self, files: dict[str, list[str]], columns: dict[str, set[str]], *,
-                 filesystem: Any = None, to_fs_path: Callable[[str], str] | None = None):
+                 filesystem: Any = None, to_fs_path: Callable[[str], str] | None = None,
+                 order: dict[str, list[str]] | None = None):
         self.files, self.columns, self.filesystem = files, columns, filesystem
         self.to_fs_path = to_fs_path or (lambda f: f)
+        self.order = order or {t: sorted(c) for t, c in columns.items()}
 
     def close(self) -> None:
         pass
 
-    def frame(self, table: str, columns: Sequence[str], runs: pd.DataFrame):
-        """A Dask DataFrame of ``columns`` of ``table``, rows of the selected runs only."""
+    def frame(self, table: str, columns: Sequence[str], runs: pd.DataFrame,
+              prepare: Callable | None = None):
+        """A Dask DataFrame, one partition per segment: ``columns`` of ``table`` for the
+        selected runs, each partition passed through ``prepare``."""
         import dask.dataframe as dd
 
         columns = list(dict.fromkeys(["run_id", *columns]))
         paths = [self.to_fs_path(f) for f in self.files[table]]
-        meta = read_partition(paths[0], columns, table, self.filesystem).iloc[0:0]
-        ddf = dd.from_map(read_partition, paths, args=(columns, table, self.filesystem), meta=meta,
-                          label=f"read-{table}", enforce_metadata=False)
-        ids = set(runs["run_id"])
-        return ddf[ddf["run_id"].isin(list(ids))] if ids else ddf.iloc[0:0]
+        ids = frozenset(runs["run_id"])
+        empty = read_partition(paths[0], columns, table, self.filesystem, frozenset(), prepare)
+        return dd.from_map(read_partition, paths, args=(columns, table, self.filesystem, ids, prepare),
+                           meta=empty.iloc[0:0], label=f"read-{table}", enforce_metadata=False)
 
     @staticmethod
-    def _with_keys(ddf, keys: Sequence[Key], runs: pd.DataFrame, have: set[str]):
-        """Key columns k0, k1, ... added (run-level keys merged from the small runs table)."""
-        run_keys = [k for k in keys if k.source == "run" and k.column != "run_id"]
-        if run_keys:
-            small = runs[["run_id"] + list(dict.fromkeys(k.column for k in run_keys))]
-            small = small.rename(columns={k.column: f"_run_{k.column}" for k in run_keys})
-            ddf = ddf.merge(small, on="run_id", how="left")
-        for i, key in enumerate(keys):
-            if key.column == "run_id":
-                ddf = ddf.assign(**{f"k{i}": ddf["run_id"]})
-            elif key.source == "run":
-                ddf = ddf.assign(**{f"k{i}": ddf[f"_run_{key.column}"]})
-            elif key.column in have:
-                ddf = ddf.assign(**{f"k{i}": ddf[key.column]})
-            else:
-                ddf = ddf.assign(**{f"k{i}": pd.NA})
-                ddf[f"k{i}"] = ddf[f"k{i}"].astype("string")
-        return ddf
+    def _run_values(keys: Sequence[Key], runs: pd.DataFrame) -> dict[str, dict]:
+        """{runs column: {run_id: value}} for the run-level keys."""
+        return {k.column: dict(zip(runs["run_id"], runs[k.column].astype(object)))
+                for k in keys if k.source == "run" and k.column != "run_id"}
 
     @staticmethod
     def _named(frame: pd.DataFrame, keys: Sequence[Key]) -> pd.DataFrame:
         return frame.rename(columns={f"k{i}": k.name for i, k in enumerate(keys)})
 
-    @staticmethod
-    def _key_columns(keys: Sequence[Key]) -> list[str]:
-        return [k.column for k in keys if k.source == "row"]
-
-    def _existing(self, table: str, wanted: Sequence[str]) -> list[str]:
-        return [c for c in wanted if c in self.columns[table] or c in dict(SCHEMA.get(table, []))]
+    def _row_columns(self, table: str, keys: Sequence[Key], *base: str) -> list[str]:
+        standard = {c for c, _ in SCHEMA.get(table, [])}
+        wanted = [k.column for k in keys if k.source == "row"]
+        return list(base) + [c for c in wanted if c in self.columns[table] or c in standard]
 
     # --- primitives -----------------------------------------------------------------------
 
     def per_run(self, runs: pd.DataFrame) -> dict[str, pd.DataFrame]:
         import dask
 
-        tasks = self.frame("tasks", ["success", "start", "end", "cost_usd", "input_tokens", "output_tokens"], runs)
-        tasks = tasks.assign(success=tasks["success"].astype("Float64"))
-        events = self.frame("events", ["start", "end", "cost_usd", "input_tokens", "output_tokens"], runs)
-        sums = {"cost": "cost_usd", "in_tok": "input_tokens", "out_tok": "output_tokens"}
-
-        def aggregate(ddf, extra: dict):
-            spec = {"start": ("start", "min"), "end": ("end", "max"), **extra}
-            for name, col in sums.items():
-                spec[name] = (col, "sum")
-                spec[f"_n_{name}"] = (col, "count")
-            return ddf.groupby("run_id").agg(**spec)
-
-        counts = {t: self.frame(t, [], runs).groupby("run_id").size() for t in
-                  ("tasks", "events", "messages", "failures", "problems")}
-        t_agg, e_agg, *sizes = dask.compute(
-            aggregate(tasks, {"success": ("success", "sum"), "known": ("success", "count")}),
-            aggregate(events, {}), *counts.values())
-        out = {}
-        for name, agg in (("tasks", t_agg), ("events", e_agg)):
-            agg = agg.copy()
-            for s in sums:  # a sum over no known value is NA, not 0
-                agg[s] = agg[s].astype("float64").where(agg.pop(f"_n_{s}") > 0)
-            if "success" in agg:
-                agg["success"] = agg["success"].astype("float64").where(agg["known"] > 0)
-            out[name] = agg.reset_index()
-        for table, size in zip(counts, sizes):
-            out[f"rows:{table}"] = size.rename("n").reset_index()
+        wanted = {"tasks": ["success", "start", "end", *NUMBERS], "events": ["start", "end", *NUMBERS],
+                  "messages": [], "failures": [], "problems": []}
+        frames = [self.frame(t, cols, runs, functools.partial(_per_run, table=t)) for t, cols in wanted.items()]
+        results = dict(zip(wanted, dask.compute(*frames)))
+        out = {f"rows:{t}": r[["run_id", "n"]] for t, r in results.items()}
+        out["tasks"], out["events"] = results["tasks"], results["events"]
         return out
 
     def latency(self, keys: list[Key], include: tuple[str, ...] | None, exclude: tuple[str, ...],
                 runs: pd.DataFrame) -> pd.DataFrame:
         names = [f"k{i}" for i in range(len(keys))]
-        ev = self.frame("events", ["kind", "start", "end", "duration_ms"] + self._key_columns(keys), runs)
-        ev = ev[~ev["kind"].isin(list(exclude))]
-        if include is not None:
-            ev = ev[ev["kind"].isin(list(include))]
-        ev = self._with_keys(ev, keys, runs, self.columns["events"])
-        ev = ev.assign(_ms=ev.map_partitions(duration_ms, meta=("_ms", "float64")))
-        ev = ev[ev["_ms"].notnull()][names + ["_ms"]]
+        prepare = functools.partial(_latency_rows, keys=keys, run_values=self._run_values(keys, runs),
+                                    include=list(include) if include is not None else None, exclude=list(exclude))
+        rows = self.frame("events", self._row_columns("events", keys, "kind", "start", "end", "duration_ms"),
+                          runs, prepare)
         if not names:
-            ev = ev.assign(_all=0)
-            grouped = ev.repartition(npartitions=1).map_partitions(_stats, ["_all"], meta=_stats_meta(["_all"]))
-            return grouped.compute().drop(columns="_all")
-        meta = _stats_meta(names, ev._meta)
-        shuffled = ev.shuffle(on=names) if ev.npartitions > 1 else ev
-        return self._named(shuffled.map_partitions(_stats, names, meta=meta).compute(), keys)
+            rows = rows.assign(_all=0).repartition(npartitions=1)
+            return rows.map_partitions(_stats, ["_all"], meta=_stats_meta(["_all"])).compute().drop(columns="_all")
+        shuffled = rows.shuffle(on=names) if rows.npartitions > 1 else rows
+        out = shuffled.map_partitions(_stats, names, meta=_stats_meta(names, rows._meta)).compute()
+        return self._named(out, keys)
 
     def cost(self, keys: list[Key], runs: pd.DataFrame) -> pd.DataFrame:
+        """Per run and key, each table's cost-row sums (one pass over each table); per run
+        the sums of its own source (events, else messages, else tasks) are kept and added
+        up per key."""
         import dask
-        import dask.dataframe as dd
 
-        numbers = ["cost_usd", "input_tokens", "output_tokens"]
-        ev = self.frame("events", ["kind"] + numbers + ["cached_tokens"] + self._key_columns(keys), runs)
-        carries = ev[numbers[0]].notnull() | ev[numbers[1]].notnull() | ev[numbers[2]].notnull()
-        ev = ev[(ev["kind"].isin(list(LLM_KINDS)) | carries) & ~ev["kind"].isin(["step", "round"])]
-        msg = self.frame("messages", ["role"] + numbers + self._existing("messages", self._key_columns(keys)), runs)
-        tk = self.frame("tasks", numbers + self._existing("tasks", self._key_columns(keys)), runs)
-
-        def carrying(ddf):
-            return ddf.assign(_n=ddf[numbers].notnull().sum(axis=1)).groupby("run_id")["_n"].sum()
-
-        ev_n, msg_n, tk_n = dask.compute(carrying(ev), carrying(msg), carrying(tk))
-        from_ev = set(ev_n[ev_n > 0].index)
-        from_msg = set(msg_n[msg_n > 0].index) - from_ev
-        from_tk = set(tk_n[tk_n > 0].index) - from_ev - from_msg
-        msg_carries = msg[numbers[0]].notnull() | msg[numbers[1]].notnull() | msg[numbers[2]].notnull()
-        parts = [
-            ev[~ev["run_id"].isin(list(from_msg | from_tk))],
-            msg[msg["run_id"].isin(list(from_msg)) & msg["role"].isin(["assistant", "user"]) & msg_carries],
-            tk[tk["run_id"].isin(list(from_tk))],
-        ]
         names = [f"k{i}" for i in range(len(keys))]
-        frames = []
-        for part, table in zip(parts, ("events", "messages", "tasks")):
-            part = self._with_keys(part, keys, runs, self.columns[table])
-            for col in numbers + ["cached_tokens"]:
-                if col not in part.columns:
-                    part = part.assign(**{col: np.nan})
-                part[col] = part[col].astype("float64")
-            frames.append(part[names + numbers + ["cached_tokens"]])
-        rows = dd.concat(frames)
-        rows = rows.assign(_one=1, _priced=rows["cost_usd"].notnull().astype("int64"))
-        spec = {"calls": ("_one", "sum"), "priced_calls": ("_priced", "sum")}
-        for col in numbers + ["cached_tokens"]:
-            spec[col] = (col, "sum")
-            spec[f"_n_{col}"] = (col, "count")
-        if names:
-            out = rows.groupby(names, dropna=False).agg(**spec).compute().reset_index()
-        else:
-            out = rows.assign(_all=0).groupby("_all").agg(**spec).compute().reset_index(drop=True)
-        for col in numbers + ["cached_tokens"]:
+        run_values = self._run_values(keys, runs)
+        base = {"events": ["kind", *SUMMED], "messages": ["role", *NUMBERS], "tasks": NUMBERS}
+        frames = [self.frame(t, self._row_columns(t, keys, *cols), runs,
+                             functools.partial(_cost_rows, table=t, keys=keys, run_values=run_values))
+                  for t, cols in base.items()]
+        ev, msg, tk = dask.compute(*frames)
+        carrying = {name: set(f.loc[f["_carrying"] > 0, "run_id"]) for name, f in (("ev", ev), ("msg", msg), ("tk", tk))}
+        from_msg = carrying["msg"] - carrying["ev"]
+        from_tk = carrying["tk"] - carrying["ev"] - from_msg
+        rows = pd.concat([ev[~ev["run_id"].isin(from_msg | from_tk)], msg[msg["run_id"].isin(from_msg)],
+                          tk[tk["run_id"].isin(from_tk)]], ignore_index=True)
+        rows = rows[rows["calls"].notna()].drop(columns=["run_id", "_carrying"])
+        if rows.empty:
+            return rows
+        out = (rows.groupby(names, dropna=False, sort=False).sum(min_count=0).reset_index() if names
+               else rows.sum(numeric_only=True).to_frame().T)
+        for col in SUMMED:
             out[col] = out[col].where(out.pop(f"_n_{col}") > 0)
-        out = out[out["calls"] > 0]
-        return self._named(out, keys)
+        return self._named(out[out["calls"] > 0], keys)
 
     def failure_counts(self, keys: list[Key], runs: pd.DataFrame) -> pd.DataFrame:
         names = [f"k{i}" for i in range(len(keys))]
-        f = self._with_keys(self.frame("failures", self._key_columns(keys), runs), keys, runs,
-                            self.columns["failures"])
+        prepare = functools.partial(_failure_counts, keys=keys, run_values=self._run_values(keys, runs))
+        partial = self.frame("failures", self._row_columns("failures", keys), runs, prepare).compute()
         if not names:
-            n = int(f.shape[0].compute())
-            return pd.DataFrame({"count": [n]}) if n else pd.DataFrame(columns=["count"])
-        out = f.groupby(names, dropna=False).size().compute()
-        return self._named(out.rename("count").reset_index(), keys)
+            return partial.sum().to_frame().T
+        out = partial.groupby(names, dropna=False, sort=False)["count"].sum().reset_index()
+        return self._named(out, keys)
 
     def outcome_counts(self, keys: list[Key], runs: pd.DataFrame) -> pd.DataFrame:
         keys = [k for k in keys if k.name != "run_id"]  # always grouped by run_id
-        names = [f"k{i}" for i in range(len(keys))]
-        t = self.frame("tasks", ["success", "reward"] + self._key_columns(keys), runs)
-        t = self._with_keys(t, keys, runs, self.columns["tasks"])
-        t = t.assign(_ok=t.map_partitions(_outcome, meta=("_ok", "Float64")))
-        t = t.assign(_one=1, _known=t["_ok"].notnull().astype("int64"), _win=t["_ok"].fillna(0).astype("int64"))
-        out = t.groupby(["run_id"] + names, dropna=False).agg(
-            rows=("_one", "sum"), attempts=("_known", "sum"), successes=("_win", "sum")).compute()
-        return self._named(out.reset_index(), keys)
+        prepare = functools.partial(_outcomes, keys=keys, run_values=self._run_values(keys, runs))
+        out = self.frame("tasks", self._row_columns("tasks", keys, "success", "reward"), runs, prepare).compute()
+        return self._named(out.reset_index(drop=True), keys)
 
     def read(self, table: str, runs: pd.DataFrame) -> pd.DataFrame:
-        columns = sorted(self.columns[table], key=_schema_order(table))
-        frame = self.frame(table, columns, runs).compute()
+        frame = self.frame(table, self.order[table], runs).compute()
         order = dict(zip(runs["run_id"], runs["seq"]))
         frame = frame.assign(_seq=frame["run_id"].map(order)).sort_values("_seq", kind="stable")
         return frame.drop(columns="_seq").reset_index(drop=True)
-
-
-def _schema_order(table: str):
-    position = {c: i for i, (c, _) in enumerate(SCHEMA.get(table, []))}
-    return lambda c: (position.get(c, len(position)), c if c not in position else "")
-
-
-def _outcome(tasks: pd.DataFrame) -> pd.Series:
-    """1.0 / 0.0 / NA per task: ``success``, else reward == 1 (analyses' tasks_success)."""
-    from ..analyses._util import tasks_success
-
-    return tasks_success(tasks).astype("Float64")
 
 
 def _stats(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:

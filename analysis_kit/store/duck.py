@@ -54,8 +54,10 @@ class DuckDBEngine:
     name = "duckdb"
 
     def __init__(self, files: dict[str, list[str]], columns: dict[str, set[str]],
-                 config: dict[str, Any] | None = None, filesystem: Any = None):
+                 config: dict[str, Any] | None = None, filesystem: Any = None,
+                 order: dict[str, list[str]] | None = None):
         self.files, self.columns = files, columns
+        self.order = order or {t: sorted(c) for t, c in columns.items()}
         self.con = duckdb.connect(config=dict(config or {}))
         if filesystem is not None:  # an fsspec URL: DuckDB reads through the same filesystem
             self.con.register_filesystem(filesystem)
@@ -198,6 +200,7 @@ class DuckDBEngine:
         """All rows of ``table`` for the selected runs, in the runs' order."""
         files = ", ".join(literal(f) for f in self.files[table])
         source = f"read_parquet([{files}], union_by_name = true, file_row_number = true)"
-        sql = (f"SELECT t.* EXCLUDE (file_row_number) FROM {source} AS t JOIN runs AS r "
+        columns = ", ".join(f"t.{quote(c)}" for c in self.order[table])
+        sql = (f"SELECT {columns} FROM {source} AS t JOIN runs AS r "
                "ON t.run_id = r.run_id ORDER BY r.seq, t.file_row_number")
         return self._query(sql, runs)
