@@ -318,6 +318,7 @@ class SegmentWriter:
             self.rows.append(run_row(meta, run_id=run_id, seq=self.manifest.next_seq, path=loaded.path,
                                      size=size, mtime_ns=mtime_ns, fp=fp, error=loaded.error))
             self.manifest.next_seq += 1
+            self.runs_written += loaded.error is None
         for t in TABLES:
             table = loaded.tables.get(t)
             if table is not None:
@@ -361,7 +362,6 @@ class SegmentWriter:
         self.manifest.segments = [s for s in self.manifest.segments if s.name not in rewritten] + new
         write_manifest(self.root, self.manifest)  # the moment the batch becomes visible
         self._update_index(new[0].name, rewritten)
-        self.runs_written += len(self.rows)
         self.segments_written += len(new)
         self._reset()
 
@@ -427,8 +427,9 @@ def ingest(paths: Iterable[str | os.PathLike], store: str | os.PathLike, *, form
                    disable=None if progress is None else not progress)
         try:
             for (key, size, mtime_ns, fp), loaded in zip(todo, loads):
-                if loaded.error is not None:
+                if loaded.error is not None:  # stored as a failed run, counted as failed only
                     result.failed.append((key, loaded.error))
+                    (result.replaced if key in result.replaced else result.added).remove(key)
                 writer.add(loaded, size, mtime_ns, fp)
                 bar.update(1)
             writer.commit()
