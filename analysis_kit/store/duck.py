@@ -73,8 +73,9 @@ class DuckDBEngine:
         return f"read_parquet([{files}], union_by_name = true)"
 
     def _query(self, sql: str, runs: pd.DataFrame) -> pd.DataFrame:
+        slim = runs.drop(columns=["meta_json"], errors="ignore")  # no query reads the meta's JSON
         with self._lock:
-            self.con.register("runs", pa.Table.from_pandas(runs, preserve_index=False))
+            self.con.register("runs", pa.Table.from_pandas(slim, preserve_index=False))
             try:
                 relation = self.con.sql(sql)
                 # DuckDB 1.4 renamed .arrow() (now a reader) to .to_arrow_table()
