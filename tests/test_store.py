@@ -341,3 +341,12 @@ def test_a_store_read_through_an_fsspec_url(real_store):
             pd.testing.assert_frame_equal(remote.latency_stats(by="kind"), local.latency_stats(by="kind"))
     finally:
         fs.rm("/ak_store_test", recursive=True)
+
+
+def test_one_writer_at_a_time(tmp_path):
+    root = tmp_path / "store"
+    log = profile_log(tmp_path / "a.log", [1])
+    with layout.writer_lock(root):  # another ingest holds the store
+        with pytest.raises(StoreError, match="another ingest is writing"):
+            ingest([log], root, workers=1, progress=False)
+    assert ingest([log], root, workers=1, progress=False).counts()["added"] == 1
