@@ -136,3 +136,14 @@ def test_cli_ingest_then_report_store(tmp_path):
     assert both.returncode == 2 and "not both" in both.stderr
     missing = _cli("report", "--store", tmp_path / "nothing")
     assert missing.returncode == 2 and "no run store here" in missing.stderr
+
+
+def test_sample_store_holds_the_bundled_runs(tmp_path):
+    from analysis_kit.samples import sample_paths
+    from analysis_kit.store.report import sample_store
+    from conftest import SAMPLES
+
+    root = sample_store(tmp_path / "samples")
+    runs = open_store(root).runs()
+    assert set(runs["path"]) == {str(p.resolve()) for p in sample_paths(SAMPLES).values()}
+    assert sample_store(tmp_path / "samples") == root  # a second call skips what is stored

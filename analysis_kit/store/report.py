@@ -133,6 +133,23 @@ def by_model(store: Any, *, where: str | None = None, runs: Sequence[str] | None
 
 # ----------------------------------------------------------------------------- the section
 
+def sample_store(directory: str | os.PathLike | None = None) -> Path:
+    """A store of the bundled sample runs (every format; ingested once, then unchanged paths
+    are skipped): what the Runs section shows when no store is given.
+
+    >>> show_section(sample_store())                                   # doctest: +SKIP
+    """
+    import tempfile
+
+    from ..report.parameterize import samples_dir
+    from ..samples import sample_paths
+    from .writer import ingest
+
+    target = Path(directory) if directory is not None else Path(tempfile.gettempdir()) / "analysis_kit_sample_store"
+    ingest(sorted(map(str, sample_paths(samples_dir()).values())), target, workers=1, progress=False)
+    return target
+
+
 def section_parts(store: Any, *, where: str | None = None, top: int = TOP_ROWS) -> list[tuple[str, Any]]:
     """The Runs section in order, as (kind, object) pairs: ``("heading", text)``,
     ``("note", text)``, ``("table", DataFrame)`` and ``("figure", matplotlib Figure)``."""
