@@ -350,3 +350,12 @@ def test_one_writer_at_a_time(tmp_path):
         with pytest.raises(StoreError, match="another ingest is writing"):
             ingest([log], root, workers=1, progress=False)
     assert ingest([log], root, workers=1, progress=False).counts()["added"] == 1
+
+
+def test_extra_columns_of_clashing_types_are_kept_as_text():
+    a = layout.arrow_table(pd.DataFrame({"run_id": ["a"], "extra": [1], "blob": [{"k": [1, 2]}]}), "events")
+    b = layout.arrow_table(pd.DataFrame({"run_id": ["b"], "extra": ["x"]}), "events")
+    assert str(a.schema.field("start").type) == "timestamp[ns, tz=UTC]"  # missing standard column typed
+    both = layout.concat([a, b])
+    assert both.column("extra").to_pylist() == ["1", "x"]
+    assert json.loads(both.column("blob").to_pylist()[0]) == {"k": [1, 2]} and both.column("blob").to_pylist()[1] is None

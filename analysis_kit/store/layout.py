@@ -275,6 +275,9 @@ def _array(series: pd.Series, kind: str | None) -> pa.Array | pa.ChunkedArray:
     if isinstance(array.type, pa.DictionaryType):
         array = array.dictionary_decode()
     if target is None:
+        if pa.types.is_nested(array.type):  # lists, dicts: JSON text, as the tables keep attrs
+            return pa.array(series.map(_json_or_text, na_action="ignore").astype("object"),
+                            type=pa.string(), from_pandas=True)
         if pa.types.is_null(array.type):
             return array.cast(pa.string())
         if pa.types.is_large_string(array.type):
