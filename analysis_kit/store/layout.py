@@ -13,7 +13,9 @@ run's rows together and tagged with its store ``run_id``. Readers read only the 
 the manifest lists, so a segment becomes visible when the manifest naming it replaces the
 old one (``os.replace``, atomic): an interrupted ingest leaves at most a folder in ``tmp/``
 or a segment no manifest names, which the next writer deletes. Segment files are never
-changed in place; replacing a run rewrites its old segment without it.
+changed in place; replacing a run rewrites its old segment without it, and the replaced
+segment is deleted when that ingest ends (a query already running on it then may fail;
+queries read the manifest afresh when they start).
 
 Why segments rather than one folder per run: measured on 10,000 runs of a real tau2 file
 (benchmarks/README.md), DuckDB spends 2.3-3.3 s per query just opening 10,000 sets of
