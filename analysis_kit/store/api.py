@@ -170,6 +170,11 @@ class RunStore:
         standard = SCHEMA[table] if table in SCHEMA else RUN_COLUMNS
         return self.columns[table] | {c for c, _ in standard}
 
+    def _filtered(self, where: str | None, runs: Sequence[str] | None) -> bool:
+        """Whether a query must keep to some runs (else every stored row counts: no run
+        that failed to load has rows but its problems, which only problems() reads)."""
+        return bool(where) or runs is not None
+
     def _selected(self, where: str | None, runs: Sequence[str] | None) -> pd.DataFrame:
         return self.runs(where=where, runs=runs)
 
@@ -185,7 +190,7 @@ class RunStore:
         if selected.empty:
             return q.finish_summary(selected, pd.DataFrame(), pd.DataFrame(),
                                     {t: pd.Series(dtype="int64") for t in TABLES})
-        parts = self._engine.per_run(selected)
+        parts = self._engine.per_run(selected, self._filtered(where, runs))
         sizes = {t: parts[f"rows:{t}"].set_index("run_id")["n"] for t in TABLES}
         return q.finish_summary(selected, parts["tasks"], parts["events"], sizes)
 
@@ -204,7 +209,8 @@ class RunStore:
         if selected.empty or not self.files["events"]:
             return q.finish_latency(pd.DataFrame(), names)
         include, exclude = q.latency_filter(names)
-        return q.finish_latency(self._engine.latency(keys, include, exclude, selected), names)
+        grouped = self._engine.latency(keys, include, exclude, selected, self._filtered(where, runs))
+        return q.finish_latency(grouped, names)
 
     def cost_by(self, by: str | Sequence[str] = "name", *, where: str | None = None,
                 runs: Sequence[str] | None = None) -> pd.DataFrame:
@@ -221,7 +227,8 @@ class RunStore:
         keys = q.resolve_keys(names, row_columns, self._known(RUNS), q.COST_ALIASES, "events")
         if selected.empty:
             return q.finish_cost(pd.DataFrame(), keys)
-        return q.finish_cost(self._engine.cost(keys, selected), keys)
+        parts = self._engine.cost(q.row_keys(keys), selected, self._filtered(where, runs))
+        return q.finish_cost(q.combine_cost(parts, keys, selected), keys)
 
     def failures_by(self, by: str | Sequence[str] = "step", *, where: str | None = None,
                     runs: Sequence[str] | None = None) -> pd.DataFrame:
@@ -235,7 +242,8 @@ class RunStore:
         keys = q.resolve_keys(names, self._known("failures"), self._known(RUNS), None, "failures")
         if selected.empty:
             return q.finish_failures(pd.DataFrame(), names)
-        return q.finish_failures(self._engine.failure_counts(keys, selected), names)
+        counts = self._engine.failure_counts(q.row_keys(keys), selected, self._filtered(where, runs))
+        return q.finish_failures(q.combine_failures(counts, keys, selected), names)
 
     def pass_rates(self, by: str | Sequence[str] = "run_id", *, n_boot: int = q.N_BOOT,
                    seed: int = q.SEED, level: float = q.LEVEL, where: str | None = None,
@@ -252,7 +260,8 @@ class RunStore:
         keys = q.resolve_keys(names, self._known("tasks"), self._known(RUNS), None, "tasks")
         if selected.empty:
             return empty_frame(names + q.PASS_COLUMNS)
-        counted = self._engine.outcome_counts(keys, selected)
+        counted = self._engine.outcome_counts(q.row_keys(keys), selected, self._filtered(where, runs))
+        counted = q.add_run_keys(counted, keys, selected)
         return q.finish_pass_rates(counted, selected, keys, n_boot=n_boot, seed=seed, level=level)
 
     def problems(self, *, where: str | None = None, runs: Sequence[str] | None = None) -> pd.DataFrame:

@@ -69,17 +69,6 @@ def _carries(frame: pd.DataFrame) -> pd.Series:
     return frame[NUMBERS].notna().any(axis=1)
 
 
-def _sums(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """calls, priced calls, and per number its sum and count, per group of ``by``."""
-    frame = frame.assign(_one=1, _priced=frame["cost_usd"].notna().astype("int64"),
-                         **{c: pd.to_numeric(frame[c], errors="coerce").astype("float64") if c in frame
-                            else np.nan for c in SUMMED})
-    spec = {"calls": ("_one", "sum"), "priced_calls": ("_priced", "sum")}
-    for col in SUMMED:
-        spec[col], spec[f"_n_{col}"] = (col, "sum"), (col, "count")
-    return frame.groupby(by, dropna=False, sort=False).agg(**spec).reset_index()
-
-
 # --- what each query does to one partition (module functions: pickled to the workers) ---
 
 def _latency_rows(frame, *, keys, run_values, include, exclude):
@@ -91,36 +80,41 @@ def _latency_rows(frame, *, keys, run_values, include, exclude):
     return frame[frame["_ms"].notna()][names + ["_ms"]]
 
 
-def _cost_rows(frame, *, table, keys, run_values):
-    """Per run and key: the sums of this table's cost rows, and how many of the run's rows
-    carry a number (a run's source is the first of events, messages, tasks that has one)."""
+def _cost_rows(frame, *, table, keys):
+    """Per run and key, this table's cost rows summed (calls, priced calls, each number's
+    sum and count) and how many of the run's rows carry a number: the columns the DuckDB
+    engine's cost query gives, for :func:`queries.combine_cost`."""
     names = [f"k{i}" for i in range(len(keys))]
-    carries = _carries(frame).groupby(frame["run_id"]).sum()
     if table == "events":
         frame = frame[(frame["kind"].isin(LLM_KINDS) | _carries(frame)) & ~frame["kind"].isin(["step", "round"])]
-        carries = _carries(frame).groupby(frame["run_id"]).sum()  # over the billable events
-    elif table == "messages":
-        frame = frame[frame["role"].isin(["assistant", "user"]) & _carries(frame)]
-    out = _sums(with_keys(frame, keys, run_values), ["run_id"] + names)
-    runs = pd.DataFrame({"run_id": carries.index, "_carrying": carries.to_numpy()})
-    return runs.merge(out, on="run_id", how="left")  # a run without rows keeps its count
+    carrying = _carries(frame)
+    kept = frame["role"].isin(["assistant", "user"]) & carrying if table == "messages" else pd.Series(True, index=frame.index)
+    columns = {"_kept": kept.astype("int64"), "_priced": (kept & frame["cost_usd"].notna()).astype("int64"),
+               "_carrying": carrying.astype("int64")}
+    for col in SUMMED:
+        values = pd.to_numeric(frame[col], errors="coerce").astype("float64") if col in frame else np.nan
+        columns[col] = pd.Series(values, index=frame.index).where(kept)
+    frame = with_keys(frame, keys, {}).assign(**columns)
+    spec = {"calls": ("_kept", "sum"), "priced_calls": ("_priced", "sum")}
+    for col in SUMMED:
+        spec[col], spec[f"_n_{col}"] = (col, "sum"), (col, "count")
+    spec["_carrying"] = ("_carrying", "sum")
+    return frame.groupby(["run_id"] + names, dropna=False, sort=False).agg(**spec).reset_index()
 
 
-def _outcomes(frame, *, keys, run_values):
+def _outcomes(frame, *, keys):
     names = [f"k{i}" for i in range(len(keys))]
     ok = tasks_success(frame).astype("Float64")
-    frame = with_keys(frame, keys, run_values).assign(
+    frame = with_keys(frame, keys, {}).assign(
         _one=1, _known=ok.notna().astype("int64"), _win=ok.fillna(0).astype("int64"))
     return frame.groupby(["run_id"] + names, dropna=False, sort=False).agg(
         rows=("_one", "sum"), attempts=("_known", "sum"), successes=("_win", "sum")).reset_index()
 
 
-def _failure_counts(frame, *, keys, run_values):
+def _failure_counts(frame, *, keys):
     names = [f"k{i}" for i in range(len(keys))]
-    frame = with_keys(frame, keys, run_values).assign(_one=1)
-    if not names:
-        return pd.DataFrame({"count": [len(frame)]})
-    return frame.groupby(names, dropna=False, sort=False)["_one"].sum().rename("count").reset_index()
+    frame = with_keys(frame, keys, {}).assign(_one=1)
+    return frame.groupby(["run_id"] + names, dropna=False, sort=False)["_one"].sum().rename("count").reset_index()
 
 
 def _per_run(frame, *, table):
@@ -154,14 +148,14 @@ class DaskEngine:
         pass
 
     def frame(self, table: str, columns: Sequence[str], runs: pd.DataFrame,
-              prepare: Callable | None = None):
-        """A Dask DataFrame, one partition per segment: ``columns`` of ``table`` for the
-        selected runs, each partition passed through ``prepare``."""
+              prepare: Callable | None = None, filtered: bool = True):
+        """A Dask DataFrame, one partition per segment: ``columns`` of ``table`` (of the
+        selected runs when ``filtered``), each partition passed through ``prepare``."""
         import dask.dataframe as dd
 
         columns = list(dict.fromkeys(["run_id", *columns]))
         paths = [self.to_fs_path(f) for f in self.files[table]]
-        ids = frozenset(runs["run_id"])
+        ids = frozenset(runs["run_id"]) if filtered else None
         empty = read_partition(paths[0], columns, table, self.filesystem, frozenset(), prepare)
         return dd.from_map(read_partition, paths, args=(columns, table, self.filesystem, ids, prepare),
                            meta=empty.iloc[0:0], label=f"read-{table}", enforce_metadata=False)
@@ -183,24 +177,25 @@ class DaskEngine:
 
     # --- primitives -----------------------------------------------------------------------
 
-    def per_run(self, runs: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    def per_run(self, runs: pd.DataFrame, filtered: bool) -> dict[str, pd.DataFrame]:
         import dask
 
         wanted = {"tasks": ["success", "start", "end", *NUMBERS], "events": ["start", "end", *NUMBERS],
                   "messages": [], "failures": [], "problems": []}
-        frames = [self.frame(t, cols, runs, functools.partial(_per_run, table=t)) for t, cols in wanted.items()]
+        frames = [self.frame(t, cols, runs, functools.partial(_per_run, table=t), filtered)
+                  for t, cols in wanted.items()]
         results = dict(zip(wanted, dask.compute(*frames)))
         out = {f"rows:{t}": r[["run_id", "n"]] for t, r in results.items()}
         out["tasks"], out["events"] = results["tasks"], results["events"]
         return out
 
     def latency(self, keys: list[Key], include: tuple[str, ...] | None, exclude: tuple[str, ...],
-                runs: pd.DataFrame) -> pd.DataFrame:
+                runs: pd.DataFrame, filtered: bool) -> pd.DataFrame:
         names = [f"k{i}" for i in range(len(keys))]
         prepare = functools.partial(_latency_rows, keys=keys, run_values=self._run_values(keys, runs),
                                     include=list(include) if include is not None else None, exclude=list(exclude))
         rows = self.frame("events", self._row_columns("events", keys, "kind", "start", "end", "duration_ms"),
-                          runs, prepare)
+                          runs, prepare, filtered)
         if not names:
             rows = rows.assign(_all=0).repartition(npartitions=1)
             return rows.map_partitions(_stats, ["_all"], meta=_stats_meta(["_all"])).compute().drop(columns="_all")
@@ -208,46 +203,26 @@ class DaskEngine:
         out = shuffled.map_partitions(_stats, names, meta=_stats_meta(names, rows._meta)).compute()
         return self._named(out, keys)
 
-    def cost(self, keys: list[Key], runs: pd.DataFrame) -> pd.DataFrame:
-        """Per run and key, each table's cost-row sums (one pass over each table); per run
-        the sums of its own source (events, else messages, else tasks) are kept and added
-        up per key."""
+    def cost(self, keys: list[Key], runs: pd.DataFrame, filtered: bool) -> dict[str, pd.DataFrame]:
+        """Per source table, per run and (row) key: the sums of its cost rows and how many
+        of the run's rows carry a number (see queries.combine_cost); one pass per table."""
         import dask
 
-        names = [f"k{i}" for i in range(len(keys))]
-        run_values = self._run_values(keys, runs)
         base = {"events": ["kind", *SUMMED], "messages": ["role", *NUMBERS], "tasks": NUMBERS}
         frames = [self.frame(t, self._row_columns(t, keys, *cols), runs,
-                             functools.partial(_cost_rows, table=t, keys=keys, run_values=run_values))
+                             functools.partial(_cost_rows, table=t, keys=keys), filtered)
                   for t, cols in base.items()]
-        ev, msg, tk = dask.compute(*frames)
-        carrying = {name: set(f.loc[f["_carrying"] > 0, "run_id"]) for name, f in (("ev", ev), ("msg", msg), ("tk", tk))}
-        from_msg = carrying["msg"] - carrying["ev"]
-        from_tk = carrying["tk"] - carrying["ev"] - from_msg
-        rows = pd.concat([ev[~ev["run_id"].isin(from_msg | from_tk)], msg[msg["run_id"].isin(from_msg)],
-                          tk[tk["run_id"].isin(from_tk)]], ignore_index=True)
-        rows = rows[rows["calls"].notna()].drop(columns=["run_id", "_carrying"])
-        if rows.empty:
-            return rows
-        out = (rows.groupby(names, dropna=False, sort=False).sum(min_count=0).reset_index() if names
-               else rows.sum(numeric_only=True).to_frame().T)
-        for col in SUMMED:
-            out[col] = out[col].where(out.pop(f"_n_{col}") > 0)
-        return self._named(out[out["calls"] > 0], keys)
+        return {t: self._named(f, keys) for t, f in zip(base, dask.compute(*frames))}
 
-    def failure_counts(self, keys: list[Key], runs: pd.DataFrame) -> pd.DataFrame:
-        names = [f"k{i}" for i in range(len(keys))]
-        prepare = functools.partial(_failure_counts, keys=keys, run_values=self._run_values(keys, runs))
-        partial = self.frame("failures", self._row_columns("failures", keys), runs, prepare).compute()
-        if not names:
-            return partial.sum().to_frame().T
-        out = partial.groupby(names, dropna=False, sort=False)["count"].sum().reset_index()
-        return self._named(out, keys)
+    def failure_counts(self, keys: list[Key], runs: pd.DataFrame, filtered: bool) -> pd.DataFrame:
+        prepare = functools.partial(_failure_counts, keys=keys)
+        out = self.frame("failures", self._row_columns("failures", keys), runs, prepare, filtered).compute()
+        return self._named(out.reset_index(drop=True), keys)
 
-    def outcome_counts(self, keys: list[Key], runs: pd.DataFrame) -> pd.DataFrame:
-        keys = [k for k in keys if k.name != "run_id"]  # always grouped by run_id
-        prepare = functools.partial(_outcomes, keys=keys, run_values=self._run_values(keys, runs))
-        out = self.frame("tasks", self._row_columns("tasks", keys, "success", "reward"), runs, prepare).compute()
+    def outcome_counts(self, keys: list[Key], runs: pd.DataFrame, filtered: bool) -> pd.DataFrame:
+        prepare = functools.partial(_outcomes, keys=keys)
+        out = self.frame("tasks", self._row_columns("tasks", keys, "success", "reward"), runs, prepare,
+                         filtered).compute()
         return self._named(out.reset_index(drop=True), keys)
 
     def read(self, table: str, runs: pd.DataFrame) -> pd.DataFrame:

@@ -86,16 +86,21 @@ class DuckDBEngine:
             finally:
                 self.con.unregister("runs")
 
-    def _rows(self, table: str, columns: Sequence[str], keys: Sequence[Key]) -> str:
-        """SELECT of a table's rows of the selected runs, with the key columns as k0, k1..."""
+    def _rows(self, table: str, columns: Sequence[str], keys: Sequence[Key], filtered: bool) -> str:
+        """SELECT of a table's rows (of the selected runs when ``filtered``), with the key
+        columns as k0, k1...; the runs table is joined only for run-level keys."""
         have = self.columns[table]
         cols = [f"t.{quote(c)}" if c in have else f"NULL AS {quote(c)}" for c in columns]
         cols += [self._key(k, i, have) for i, k in enumerate(keys)]
-        return (f"SELECT {', '.join(cols) or '1'} FROM {self._source(table)} AS t "
-                f"JOIN runs AS r ON t.run_id = r.run_id")
+        sql = f"SELECT {', '.join(cols) or '1'} FROM {self._source(table)} AS t"
+        if any(k.source == "run" and k.column != "run_id" for k in keys):
+            return sql + " JOIN runs AS r ON t.run_id = r.run_id WHERE true"
+        return sql + (" WHERE t.run_id IN (SELECT run_id FROM runs)" if filtered else " WHERE true")
 
     @staticmethod
     def _key(key: Key, i: int, have: set[str]) -> str:
+        if key.column == "run_id":
+            return f"t.run_id AS k{i}"
         if key.source == "run":
             return f"r.{quote(key.column)} AS k{i}"
         return f"t.{quote(key.column)} AS k{i}" if key.column in have else f"NULL AS k{i}"
@@ -105,37 +110,45 @@ class DuckDBEngine:
         return frame.rename(columns={f"k{i}": k.name for i, k in enumerate(keys)})
 
     @staticmethod
-    def _group(keys: Sequence[Key]) -> str:
-        return f"GROUP BY {', '.join(f'k{i}' for i in range(len(keys)))}" if keys else ""
+    def _group(keys: Sequence[Key], *first: str) -> str:
+        names = list(first) + [f"k{i}" for i in range(len(keys))]
+        return f"GROUP BY {', '.join(names)}" if names else ""
 
     # --- primitives -----------------------------------------------------------------------
+    # Grouped by run (and the keys read from the table itself) wherever a result can be:
+    # the runs table's keys are then added by run id on the small result, not joined to
+    # millions of rows. ``filtered``: only some runs are selected (else every row counts).
 
-    def per_run(self, runs: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    def per_run(self, runs: pd.DataFrame, filtered: bool) -> dict[str, pd.DataFrame]:
         """The aggregates of the summary, per run: tasks, events, and every table's rows."""
-        sql_tasks = (
-            "SELECT t.run_id, count(t.success) AS known, sum(CAST(t.success AS DOUBLE)) AS success, "
-            "min(t.start) AS start, max(t.\"end\") AS \"end\", sum(t.cost_usd) AS cost, "
-            "CAST(sum(t.input_tokens) AS DOUBLE) AS in_tok, CAST(sum(t.output_tokens) AS DOUBLE) AS out_tok "
-            f"FROM {self._source('tasks')} AS t JOIN runs AS r ON t.run_id = r.run_id GROUP BY t.run_id")
-        sql_events = (
-            "SELECT t.run_id, min(t.start) AS start, max(t.\"end\") AS \"end\", sum(t.cost_usd) AS cost, "
-            "CAST(sum(t.input_tokens) AS DOUBLE) AS in_tok, CAST(sum(t.output_tokens) AS DOUBLE) AS out_tok "
-            f"FROM {self._source('events')} AS t JOIN runs AS r ON t.run_id = r.run_id GROUP BY t.run_id")
-        out = {"tasks": self._query(sql_tasks, runs), "events": self._query(sql_events, runs)}
-        for table in ("tasks", "events", "messages", "failures", "problems"):
-            sizes = self._query(f"SELECT t.run_id, count(*) AS n FROM {self._source(table)} AS t "
-                                f"JOIN runs AS r ON t.run_id = r.run_id GROUP BY t.run_id", runs)
-            out[f"rows:{table}"] = sizes
+        numbers = ("sum(t.cost_usd) AS cost, CAST(sum(t.input_tokens) AS DOUBLE) AS in_tok, "
+                   "CAST(sum(t.output_tokens) AS DOUBLE) AS out_tok, min(t.start) AS start, max(t.\"end\") AS \"end\"")
+        tasks = self._query(
+            "SELECT t.run_id, count(*) AS n, count(t.success) AS known, "
+            f"sum(CAST(t.success AS DOUBLE)) AS success, {numbers} "
+            f"FROM ({self._rows('tasks', ['run_id', 'success', 'cost_usd', 'input_tokens', 'output_tokens', 'start', 'end'], [], filtered)}) AS t "
+            "GROUP BY t.run_id", runs)
+        events = self._query(
+            f"SELECT t.run_id, count(*) AS n, {numbers} "
+            f"FROM ({self._rows('events', ['run_id', 'cost_usd', 'input_tokens', 'output_tokens', 'start', 'end'], [], filtered)}) AS t "
+            "GROUP BY t.run_id", runs)
+        counts = self._query(" UNION ALL ".join(
+            f"SELECT '{t}' AS tbl, run_id, count(*) AS n FROM ({self._rows(t, ['run_id'], [], filtered)}) GROUP BY run_id"
+            for t in ("messages", "failures", "problems")), runs)
+        out = {"tasks": tasks, "events": events, "rows:tasks": tasks[["run_id", "n"]],
+               "rows:events": events[["run_id", "n"]]}
+        for t in ("messages", "failures", "problems"):
+            out[f"rows:{t}"] = counts.loc[counts["tbl"] == t, ["run_id", "n"]]
         return out
 
     def latency(self, keys: list[Key], include: tuple[str, ...] | None, exclude: tuple[str, ...],
-                runs: pd.DataFrame) -> pd.DataFrame:
-        ms = ("coalesce(t.duration_ms, (epoch_ns(t.\"end\") - epoch_ns(t.start)) / 1e6)")
+                runs: pd.DataFrame, filtered: bool) -> pd.DataFrame:
+        ms = "coalesce(t.duration_ms, (epoch_ns(t.\"end\") - epoch_ns(t.start)) / 1e6)"
         where = [_not_in("t.kind", exclude)]
         if include is not None:
             where.append(_in("t.kind", include) if include else "false")
-        inner = (f"{self._rows('events', [], keys)}".replace("SELECT ", f"SELECT {ms} AS _ms, ", 1)
-                 + " WHERE " + " AND ".join(where))
+        inner = (self._rows("events", [], keys, filtered).replace("SELECT ", f"SELECT {ms} AS _ms, ", 1)
+                 + " AND " + " AND ".join(where))
         ks = ", ".join(f"k{i}" for i in range(len(keys)))
         sql = (f"SELECT {ks + ', ' if ks else ''}count(*) AS count, avg(_ms) AS mean_ms, "
                "quantile_cont(_ms, 0.5) AS p50_ms, quantile_cont(_ms, 0.9) AS p90_ms, "
@@ -144,53 +157,43 @@ class DuckDBEngine:
         out = self._query(sql, runs)
         return self._named(out, keys) if len(out) and out["count"].sum() else out.iloc[0:0]
 
-    def cost(self, keys: list[Key], runs: pd.DataFrame) -> pd.DataFrame:
-        """Grouped calls and sums over each run's cost rows: its billable events when they
-        carry a cost or tokens, else its messages, else its tasks (as cost_by picks)."""
-        numbers = ["cost_usd", "input_tokens", "output_tokens"]
-        carries = " OR ".join(f"t.{c} IS NOT NULL" for c in numbers)
-        billable = (f"({_in('t.kind', LLM_KINDS)} OR {carries}) AND {_not_in('t.kind', ('step', 'round'))}")
-        some = " + ".join(f"count({c})" for c in numbers)
-        picks = (
-            f"WITH ev AS (SELECT t.run_id FROM {self._source('events')} AS t JOIN runs AS r "
-            f"ON t.run_id = r.run_id WHERE {billable} GROUP BY t.run_id HAVING {some} > 0), "
-            f"msg AS (SELECT run_id FROM {self._source('messages')} WHERE run_id IN (SELECT run_id FROM runs) "
-            f"AND run_id NOT IN (SELECT run_id FROM ev) GROUP BY run_id HAVING {some} > 0), "
-            f"tk AS (SELECT run_id FROM {self._source('tasks')} WHERE run_id IN (SELECT run_id FROM runs) "
-            "AND run_id NOT IN (SELECT run_id FROM ev) AND run_id NOT IN (SELECT run_id FROM msg) "
-            f"GROUP BY run_id HAVING {some} > 0) ")
-        cols = numbers + ["cached_tokens"]
-        parts = [
-            f"{self._rows('events', cols, keys)} WHERE {billable} AND t.run_id NOT IN "
-            "(SELECT run_id FROM msg UNION ALL SELECT run_id FROM tk)",
-            f"{self._rows('messages', cols, keys)} WHERE t.run_id IN (SELECT run_id FROM msg) "
-            f"AND t.role IN ('assistant', 'user') AND ({carries})",
-            f"{self._rows('tasks', cols, keys)} WHERE t.run_id IN (SELECT run_id FROM tk)",
-        ]
-        ks = ", ".join(f"k{i}" for i in range(len(keys)))
-        sql = (f"{picks}SELECT {ks + ', ' if ks else ''}count(*) AS calls, count(cost_usd) AS priced_calls, "
-               "sum(cost_usd) AS cost_usd, CAST(sum(input_tokens) AS DOUBLE) AS input_tokens, "
-               "CAST(sum(output_tokens) AS DOUBLE) AS output_tokens, "
-               "CAST(sum(cached_tokens) AS DOUBLE) AS cached_tokens "
-               f"FROM ({' UNION ALL '.join(parts)}) {self._group(keys)}")
-        out = self._query(sql, runs)
-        return self._named(out, keys) if len(out) and out["calls"].sum() else out.iloc[0:0]
+    def cost(self, keys: list[Key], runs: pd.DataFrame, filtered: bool) -> dict[str, pd.DataFrame]:
+        """Per source table (events, messages, tasks), per run and (row) key: calls,
+        priced calls, the sums and counts of cost and tokens of its cost rows, and how many
+        of the run's rows carry a number (:func:`queries.combine_cost` picks each run's
+        source from these, as cost_by does)."""
+        carries = "(t.cost_usd IS NOT NULL OR t.input_tokens IS NOT NULL OR t.output_tokens IS NOT NULL)"
+        billable = f"({_in('t.kind', LLM_KINDS)} OR {carries}) AND {_not_in('t.kind', ('step', 'round'))}"
+        kept = {"events": "true", "messages": f"t.role IN ('assistant', 'user') AND {carries}", "tasks": "true"}
+        where = {"events": billable, "messages": "true", "tasks": "true"}
+        out = {}
+        for table in ("events", "messages", "tasks"):
+            cols = ["run_id", "role", "kind", "cost_usd", "input_tokens", "output_tokens", "cached_tokens"]
+            rows = f"{self._rows(table, cols, keys, filtered)} AND {where[table]}"
+            f = f"FILTER (WHERE {kept[table].replace('t.', '')})"
+            sums = ", ".join(
+                f"CAST(sum({c}) {f} AS DOUBLE) AS {c}, count({c}) {f} AS _n_{c}"
+                for c in ("cost_usd", "input_tokens", "output_tokens", "cached_tokens"))
+            plain = carries.replace("t.", "")
+            sql = (f"SELECT run_id{''.join(f', k{i}' for i in range(len(keys)))}, count(*) {f} AS calls, "
+                   f"count(cost_usd) {f} AS priced_calls, {sums}, count(*) FILTER (WHERE {plain}) AS _carrying "
+                   f"FROM ({rows}) {self._group(keys, 'run_id')}")
+            out[table] = self._named(self._query(sql, runs), keys)
+        return out
 
-    def failure_counts(self, keys: list[Key], runs: pd.DataFrame) -> pd.DataFrame:
-        ks = ", ".join(f"k{i}" for i in range(len(keys)))
-        sql = (f"SELECT {ks + ', ' if ks else ''}count(*) AS count "
-               f"FROM ({self._rows('failures', [], keys)}) {self._group(keys)}")
-        out = self._query(sql, runs)
-        return self._named(out, keys) if len(out) and out["count"].sum() else out.iloc[0:0]
+    def failure_counts(self, keys: list[Key], runs: pd.DataFrame, filtered: bool) -> pd.DataFrame:
+        """Failures per run and (row) key."""
+        sql = (f"SELECT run_id{''.join(f', k{i}' for i in range(len(keys)))}, count(*) AS count "
+               f"FROM ({self._rows('failures', ['run_id'], keys, filtered)}) {self._group(keys, 'run_id')}")
+        return self._named(self._query(sql, runs), keys)
 
-    def outcome_counts(self, keys: list[Key], runs: pd.DataFrame) -> pd.DataFrame:
-        """Per run and key: task rows, attempts with a known outcome, and successes
+    def outcome_counts(self, keys: list[Key], runs: pd.DataFrame, filtered: bool) -> pd.DataFrame:
+        """Per run and (row) key: task rows, attempts with a known outcome, and successes
         (``success``, else reward == 1 within 1e-6, as analyses' tasks_success)."""
-        keys = [k for k in keys if k.name != "run_id"]  # always grouped by run_id
         ok = ("CASE WHEN t.success IS NOT NULL THEN t.success WHEN t.reward IS NOT NULL AND NOT isnan(t.reward) "
               "THEN abs(t.reward - 1.0) <= 1e-6 END")
         ks = "".join(f", k{i}" for i in range(len(keys)))
-        inner = self._rows("tasks", ["run_id", "success", "reward"], keys).replace(
+        inner = self._rows("tasks", ["run_id", "success", "reward"], keys, filtered).replace(
             "SELECT ", f"SELECT {ok} AS _ok, ", 1)
         sql = (f"SELECT run_id{ks}, count(*) AS rows, count(_ok) AS attempts, "
                f"CAST(coalesce(sum(CAST(_ok AS INTEGER)), 0) AS BIGINT) AS successes "

@@ -72,6 +72,55 @@ def latency_filter(by: Sequence[str]) -> tuple[tuple[str, ...] | None, tuple[str
     return (tuple(sorted(include)) if include is not None else None), exclude
 
 
+def row_keys(keys: Sequence[Key]) -> list[Key]:
+    """The keys an engine groups by along with run_id (the others are per run)."""
+    return [k for k in keys if k.source == "row"]
+
+
+def add_run_keys(frame: pd.DataFrame, keys: Sequence[Key], runs: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (with a run_id column) with the run-level keys' columns added by run id."""
+    by_id = runs.set_index("run_id")
+    extra = {k.name: frame["run_id"].map(by_id[k.column]) for k in keys
+             if k.source == "run" and k.name != "run_id"}
+    return frame.assign(**extra) if extra else frame
+
+
+def combine_cost(parts: dict[str, pd.DataFrame], keys: Sequence[Key], runs: pd.DataFrame) -> pd.DataFrame:
+    """The grouped cost of the engines' per-source, per-run sums: each run's rows are those
+    of its first source (events, messages, tasks) in which any row carries a cost or tokens
+    (the events when none does), as analyses.cost_by picks for one run; then summed per key."""
+    names = [k.name for k in keys]
+    carrying = {t: set(f.loc[f.groupby("run_id")["_carrying"].transform("sum") > 0, "run_id"])
+                for t, f in parts.items()}
+    from_messages = carrying["messages"] - carrying["events"]
+    from_tasks = carrying["tasks"] - carrying["events"] - from_messages
+    ev, msg, tk = parts["events"], parts["messages"], parts["tasks"]
+    rows = pd.concat([ev[~ev["run_id"].isin(from_messages | from_tasks)], msg[msg["run_id"].isin(from_messages)],
+                      tk[tk["run_id"].isin(from_tasks)]], ignore_index=True)
+    rows = rows[rows["calls"] > 0]
+    if rows.empty:
+        return pd.DataFrame()
+    rows = add_run_keys(rows, keys, runs).drop(columns=["_carrying"])
+    values = ["calls", "priced_calls"] + [c for n in COST_NUMBERS for c in (n, f"_n_{n}")]
+    rows[values] = rows[values].astype("float64")
+    out = (rows.groupby(names, dropna=False, sort=False)[values].sum().reset_index() if names
+           else rows[values].sum().to_frame().T)
+    for col in COST_NUMBERS:  # a sum over no known value is NA, not 0
+        out[col] = out[col].where(out.pop(f"_n_{col}") > 0)
+    return out
+
+
+def combine_failures(counts: pd.DataFrame, keys: Sequence[Key], runs: pd.DataFrame) -> pd.DataFrame:
+    """Failures per key from the engines' counts per run and row key."""
+    names = [k.name for k in keys]
+    if counts.empty:
+        return pd.DataFrame(columns=names + ["count"])
+    counts = add_run_keys(counts, keys, runs)
+    if not names:
+        return pd.DataFrame({"count": [counts["count"].sum()]})
+    return counts.groupby(names, dropna=False, sort=False)["count"].sum().reset_index()
+
+
 # ----------------------------------------------------------------------------- finishing
 
 def _sort(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
