@@ -87,7 +87,8 @@ def test_runs_table_holds_meta(real_store):
     assert grok["source_format"] == "tau2_results"
     assert grok["started"] == pd.Timestamp("2025-10-06 06:22:49.481667", tz="UTC")
     assert grok["size"] == (REAL_LOGS / REAL_PATHS[0]).stat().st_size
-    meta = json.loads(grok["meta_json"])
+    assert "meta_json" not in runs.columns  # the whole meta is read by select() alone
+    meta = open_store(root).select("airline_grok-3-mini_10sims", tables=[]).meta["runs"][0]
     assert meta["git_commit"] == "d003d75e910bf45fc765ce11e2746b958bf8e242"
     haiku = runs.loc["anthropic/claude-haiku-4-5/jn7ajdrr_2026-02-06"]
     assert (haiku["tasks_total"], haiku["tasks_passed"], bool(haiku["tasks_partial"])) == (66, 38, True)

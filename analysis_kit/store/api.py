@@ -105,16 +105,35 @@ class RunStore:
         return DuckDBEngine(self.files, self.columns, self.config, filesystem=self._fs,
                             order=self.column_order)
 
-    def _read_runs(self) -> pd.DataFrame:
-        from .duck import to_pandas
+    def _runs_files(self, columns: Sequence[str] | None = None, run_ids: Sequence[str] | None = None) -> pa.Table:
+        """The runs table from every segment (``columns`` of it; rows of ``run_ids``)."""
         from .layout import arrow_table
 
-        tables = [pq.read_table(f if self._fs is None else self._fs_path_of(f), filesystem=self._fs)
+        filters = [("run_id", "in", list(run_ids))] if run_ids is not None else None
+        tables = [pq.read_table(f if self._fs is None else self._fs_path_of(f), filesystem=self._fs,
+                                columns=list(columns) if columns else None, filters=filters)
                   for f in self.files[RUNS]]
         if not tables:
-            return to_pandas(arrow_table(pd.DataFrame(), RUNS))
-        table = pa.concat_tables(tables, promote_options="default")
-        return to_pandas(table).sort_values("seq", kind="stable").reset_index(drop=True)
+            table = arrow_table(pd.DataFrame(), RUNS)
+            return table.select(list(columns)) if columns else table
+        return pa.concat_tables(tables, promote_options="default")
+
+    def _read_runs(self) -> pd.DataFrame:
+        """The runs table without the metas' JSON (read for select() alone: at 100,000s of
+        runs it would be most of the table's memory)."""
+        from .duck import to_pandas
+
+        columns = [c for c in self.column_order[RUNS] if c != "meta_json"] or \
+            [c for c, _ in RUN_COLUMNS if c != "meta_json"]
+        return to_pandas(self._runs_files(columns)).sort_values("seq", kind="stable").reset_index(drop=True)
+
+    def _metas(self, run_ids: list[str]) -> list[dict]:
+        """The whole meta of each of ``run_ids``, in that order."""
+        import json
+
+        table = self._runs_files(["run_id", "meta_json"], run_ids)
+        texts = dict(zip(table.column("run_id").to_pylist(), table.column("meta_json").to_pylist()))
+        return [json.loads(texts[rid]) for rid in run_ids]
 
     def _fs_path_of(self, url: str) -> str:
         return self._fs_path.rstrip("/") + url[len(self.path):]
@@ -129,8 +148,8 @@ class RunStore:
 
     def runs(self, where: str | None = None, runs: Sequence[str] | None = None, *,
              include_failed: bool = False) -> pd.DataFrame:
-        """The runs table (one row per run: id, path, format, model, started, ... and the
-        whole meta as JSON), in ingest order, filtered.
+        """The runs table (one row per run: id, path, format, model, started, tasks_total,
+        ...; the whole meta comes with :meth:`select`), in ingest order, filtered.
 
         >>> store.runs(where="run_model LIKE 'gpt-4%'")[["run_id", "started"]]   # doctest: +SKIP
         """
@@ -153,8 +172,7 @@ class RunStore:
     def _where(frame: pd.DataFrame, where: str) -> pd.DataFrame:
         con = duckdb.connect()
         try:
-            con.register("runs", pa.Table.from_pandas(frame[["run_id"] + [c for c, _ in RUN_COLUMNS if c != "run_id"]],
-                                                      preserve_index=False))
+            con.register("runs", pa.Table.from_pandas(frame, preserve_index=False))
             relation = con.sql(f"SELECT run_id FROM runs WHERE {where}")
             fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
             keep = set(fetch().column("run_id").to_pylist())
@@ -280,15 +298,13 @@ class RunStore:
         >>> run = store.select(where="run_model = 'gpt-4.1'")            # doctest: +SKIP
         >>> analysis_kit.analyses.compare(run)                            # doctest: +SKIP
         """
-        import json
-
         selected = self._selected(where, [runs] if isinstance(runs, str) else runs)
         if selected.empty:
             raise StoreError(f"{self.path}: no run matches" + (f" where={where!r}" if where else ""))
         unknown = sorted(set(tables) - set(TABLES))
         if unknown:
             raise StoreError(f"unknown table(s) {unknown}; tables are: {', '.join(TABLES)}")
-        metas = [json.loads(text) for text in selected["meta_json"]]
+        metas = self._metas(list(selected["run_id"]))
         frames = {t: self._engine.read(t, selected) if t in tables else None for t in TABLES}
         formats = sorted({str(m.get("source_format")) for m in metas})
         ids = [m["run_id"] for m in metas]
