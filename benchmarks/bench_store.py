@@ -23,7 +23,6 @@ import os
 import random
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -119,7 +118,7 @@ def child(argv: list[str]) -> None:
         times = []
         for _ in range(2 if method else 0):  # first and second call (DuckDB caches nothing between)
             started = time.perf_counter()
-            rows = len(getattr(store, method)(**kwargs))
+            getattr(store, method)(**kwargs)
             times.append(time.perf_counter() - started)
         out = {"seconds": times[0] if times else 0.0, "second": times[1] if times else 0.0,
                "open_mb": before}
@@ -217,9 +216,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:24} {engine:7} {r['seconds']:8.2f} {r['second']:9.2f} {ratio:>10} "
                   f"{r['peak_mb']:8.0f} {r['peak_mb'] - opened[engine]['peak_mb']:12.0f}  "
                   f"{'met' if ok else 'MISSED' if engine == 'duckdb' else '-'}", flush=True)
-    print(f"\n(pandas analysis times on the runs in memory: "
+    print("\n(pandas analysis times on the runs in memory: "
           + ", ".join(f"{k} {v:.2f} s" for k, v in pandas_all["queries"].items()) + ")")
-    print(f"process with the store open, before any query: "
+    print("process with the store open, before any query: "
           + ", ".join(f"{e} {o['peak_mb']:.0f} MB" for e, o in opened.items()))
     print(f"load average {os.getloadavg()}")
     return 0 if worst <= TARGET_S else 1

@@ -7,11 +7,9 @@ files, built once per session.
 
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -7,12 +7,11 @@ import sys
 import matplotlib
 import numpy as np
 import pandas as pd
-import pytest
 
 from analysis_kit import plots
 from analysis_kit.store import open_store
 from analysis_kit.store.report import by_model, leaderboard, section_parts, trends, write_report
-from test_store import profile_log, real_store, run_paths  # noqa: F401
+from test_store import profile_log, real_store  # noqa: F401  (the shared session store)
 
 matplotlib.use("Agg")
 

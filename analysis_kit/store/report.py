@@ -19,7 +19,6 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 import pandas as pd
 
 from . import queries as q
