@@ -1,4 +1,4 @@
-"""The ``analysis-kit`` command: summary, samples, report."""
+"""The ``analysis-kit`` command: summary, samples, report, ingest."""
 
 from __future__ import annotations
 
@@ -58,9 +58,31 @@ def _print_report(result, label: str) -> None:
         print(path)
 
 
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from .store import ingest
+
+    result = ingest(args.paths, args.store, format=args.format, strict=args.strict,
+                    workers=args.workers, progress=False if args.no_progress else None)
+    print(result)
+    for path, error in result.failed:
+        print(f"not loaded: {error}", file=sys.stderr)
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
+    from .exceptions import ParameterError
     from .report import run_report
 
+    if args.store is not None:
+        if args.paths:
+            raise ParameterError("give run paths or --store DIR, not both")
+        from .store.report import write_report
+
+        for path in write_report(args.store, args.out, formats=args.format, redact=not args.no_redact):
+            print(path)
+        return 0
+    if not args.paths:
+        raise ParameterError("give run paths, or --store DIR for the report of a run store")
     result = run_report(args.paths, args.out, sections=args.sections, formats=args.format,
                         timeout=args.timeout, jobs=args.jobs, redact=not args.no_redact,
                         options=_report_options(args))
@@ -130,7 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_samples)
 
     p = sub.add_parser("report", help="markdown + HTML report of a run (several runs: compared)")
-    p.add_argument("paths", nargs="+", help="run files or directories")
+    p.add_argument("paths", nargs="*", help="run files or directories")
+    p.add_argument("--store", default=None, metavar="DIR",
+                   help="instead of runs: the Runs report (leaderboard, trends, cost frontier) of a run store")
     _add_report_options(p)
     p.add_argument("--task-id", default=None, help="the task the timeline and transcript show")
     p.add_argument("--massgen", action="store_true",
@@ -138,6 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stall-threshold", type=float, default=None, metavar="S",
                    help="seconds without events before a task counts as stalled (default 300)")
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("ingest", help="add runs to a run store (Parquet, queried by DuckDB or Dask)")
+    p.add_argument("paths", nargs="+", help="run files or directories, one run (or series) each")
+    p.add_argument("--store", required=True, metavar="DIR", help="the store folder (created if missing)")
+    p.add_argument("--format", default=None, help="skip detection and use this format")
+    p.add_argument("--workers", type=int, default=None, help="processes parsing runs (default: the cores)")
+    p.add_argument("--strict", action="store_true", help="stop at the first run that cannot be loaded")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_ingest)
 
     p = sub.add_parser("report-samples", help="report every bundled sample run, each under OUT/<format>/")
     p.add_argument("dir", nargs="?", default="sample_logs")

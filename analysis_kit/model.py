@@ -468,6 +468,9 @@ def concat_runs(runs: list[Run]) -> Run:
             for t in TABLES:
                 frames[t].append(getattr(sub_run, t))
     run_ids = pd.Index([m["run_id"] for m in metas])
+    # Categories in sorted order, as a string column would group and sort.
+    categories = run_ids.sort_values()
+    position = categories.get_indexer(run_ids).astype(np.int32)
     tables = {}
     for t in TABLES:
         sizes = np.array([len(f) for f in frames[t]])
@@ -476,8 +479,8 @@ def concat_runs(runs: list[Run]) -> Run:
             tables[t] = empty_table(t)
             continue
         frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
-        codes = np.repeat(np.arange(len(run_ids), dtype=np.int32), sizes)
-        frame.insert(0, "run_id", pd.Categorical.from_codes(codes, categories=run_ids))
+        codes = np.repeat(position, sizes)
+        frame.insert(0, "run_id", pd.Categorical.from_codes(codes, categories=categories))
         tables[t] = frame
     formats = sorted({str(m.get("source_format")) for m in metas})
     meta = {

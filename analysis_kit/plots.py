@@ -837,3 +837,105 @@ def self_time_bars(data: Run | pd.DataFrame, *, by: str = "name", top: int = 15,
 
 
 __all__ += ["waterfall", "self_time_bars"]
+
+# ----------------------------------------------------------------------------- runs (a run store)
+
+def _frontier_mask(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Points no other point beats on both counts: none cheaper (or as cheap) with a higher
+    pass rate. The cheapest point of each pass rate climbs the frontier."""
+    on = np.zeros(x.size, dtype=bool)
+    known = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    best = -np.inf
+    for i in known[np.lexsort((-y[known], x[known]))]:  # cheapest first, higher rate first on ties
+        if y[i] > best:
+            on[i], best = True, y[i]
+    return on
+
+
+def runs_trend(data: pd.DataFrame, *, x: str = "period", y: str = "pass_rate", hue: str | None = "run_model",
+               ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """A line per ``hue`` (model) of ``y`` over time, with its 95% interval as a band where
+    the table has ``ci_low``/``ci_high``: the table of ``analysis_kit.store.report.trends``.
+
+    >>> ax = runs_trend(store.trends(freq="W"))                         # doctest: +SKIP
+    """
+    ax = _axes(ax)
+    rate = y == "pass_rate"
+    group = "model" if hue == "run_model" else escape_label(hue)
+    title = f"{'Pass rate' if rate else escape_label(y)} over time" + (f" per {group}" if hue else "")
+    xlabel, ylabel = "period start (UTC)", "pass rate (share of attempts)" if rate else escape_label(y)
+    needed = [c for c in (x, y) if c in data.columns]
+    frame = data.dropna(subset=needed) if len(needed) == 2 else data.iloc[0:0]
+    if frame.empty:
+        return _no_data(ax, title, xlabel, ylabel)
+    groups = frame.groupby(_labels(frame[hue]) if hue else np.zeros(len(frame)), sort=True)
+    for i, (name, part) in enumerate(groups):
+        part = part.sort_values(x)
+        times = pd.to_datetime(part[x], utc=True)
+        xs = _to_datenum(pd.Series(times, index=part.index))
+        color = f"C{i % 10}"
+        ax.plot(xs, part[y].to_numpy(dtype="float64"), marker="o", color=color, gid="trend",
+                label=name if hue else None, **kwargs)
+        if {"ci_low", "ci_high"} <= set(part.columns):
+            low = pd.to_numeric(part["ci_low"], errors="coerce").to_numpy(dtype="float64")
+            high = pd.to_numeric(part["ci_high"], errors="coerce").to_numpy(dtype="float64")
+            if np.isfinite(low).any():
+                ax.fill_between(xs, low, high, color=color, alpha=0.15, linewidth=0, gid="ci", label="_ci")
+    _date_axis(ax)
+    if rate:
+        ax.set_ylim(0, 1.05)
+    if hue:
+        ax.legend(title=group, fontsize=8, loc="best")
+    return _finish(ax, title, xlabel, ylabel)
+
+
+def cost_frontier(data: pd.DataFrame, *, x: str = "cost_per_task", y: str = "pass_rate",
+                  label: str | None = "run_model", log: bool | None = None, ax: Axes | None = None,
+                  **kwargs: Any) -> Axes:
+    """Cost against pass rate, one point per row (a model, or a run), with the Pareto
+    frontier (no other point is as cheap or cheaper and better) drawn as a line and its
+    points named, like HAL's leaderboard; error bars from ``ci_low``/``ci_high``. Rows with
+    no cost (unpriced) are left out and counted in the title. The x axis is logarithmic
+    when costs span more than two decades (``log`` forces it either way).
+
+    >>> ax = cost_frontier(analysis_kit.store.report.by_model(store))  # doctest: +SKIP
+    """
+    ax = _axes(ax)
+    title = "Cost vs pass rate (Pareto frontier)"
+    xlabel = "cost per task (USD)" if x == "cost_per_task" else f"{escape_label(x)} (USD)"
+    ylabel = "pass rate (share of attempts)"
+    if data.empty or x not in data or y not in data:
+        return _no_data(ax, title, xlabel, ylabel)
+    xs = pd.to_numeric(data[x], errors="coerce").to_numpy(dtype="float64")
+    ys = pd.to_numeric(data[y], errors="coerce").to_numpy(dtype="float64")
+    known = np.isfinite(xs) & np.isfinite(ys)
+    if (~known).any():
+        title += f" ({int((~known).sum())} without cost or pass rate left out)"
+    if not known.any():
+        return _no_data(ax, title, xlabel, ylabel)
+    names = _labels(data[label]).to_numpy() if label and label in data else np.array([""] * len(data))
+    on = _frontier_mask(xs, ys)
+    ax.scatter(xs[known & ~on], ys[known & ~on], color="0.55", gid="point", label="dominated", **kwargs)
+    ax.scatter(xs[on], ys[on], color="C3", zorder=3, gid="frontier_point", label="on the frontier", **kwargs)
+    if {"ci_low", "ci_high"} <= set(data.columns):
+        low = pd.to_numeric(data["ci_low"], errors="coerce").to_numpy(dtype="float64")
+        high = pd.to_numeric(data["ci_high"], errors="coerce").to_numpy(dtype="float64")
+        bars = known & np.isfinite(low) & np.isfinite(high)
+        if bars.any():
+            ax.errorbar(xs[bars], ys[bars], yerr=[ys[bars] - low[bars], high[bars] - ys[bars]],
+                        color="0.7", linestyle="none", capsize=2, zorder=1, gid="ci")
+    order = np.flatnonzero(on)[np.argsort(xs[on], kind="stable")]
+    ax.plot(xs[order], ys[order], color="C3", linewidth=1.5, gid="frontier", label="_frontier")
+    for i in order:
+        ax.annotate(names[i], (xs[i], ys[i]), textcoords="offset points", xytext=(4, 4), fontsize=8,
+                    gid="frontier_label")
+    positive = xs[known]
+    if log if log is not None else _spreads(positive):
+        if (positive > 0).all():
+            ax.set_xscale("log")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=8, loc="lower right")
+    return _finish(ax, title, xlabel, ylabel)
+
+
+__all__ += ["runs_trend", "cost_frontier"]

@@ -1,0 +1,255 @@
+"""The Runs report of a store: a leaderboard of runs, trends over time per model, and the
+cost vs pass-rate frontier.
+
+The content is plain functions over a store (tables) and :mod:`analysis_kit.plots`
+(figures); :func:`section_parts` lists the section's parts in order, :func:`show_section`
+displays them in a notebook, :func:`write_report` writes them as ANALYSIS_REPORT.md/.html
+(``analysis-kit report --store DIR``).
+
+>>> from analysis_kit.store import open_store                         # doctest: +SKIP
+>>> from analysis_kit.store.report import leaderboard, trends, by_model  # doctest: +SKIP
+>>> leaderboard(open_store("store/")).head()                           # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+
+from . import queries as q
+
+LEADERBOARD_COLUMNS = ["run_id", "model", "benchmark", "domain", "started", "tasks", "attempts",
+                       "pass_rate", "ci_low", "ci_high", "cost_usd", "cost_per_task", "input_tokens",
+                       "output_tokens", "llm_p50_ms", "llm_p90_ms"]
+TOP_ROWS = 30  # leaderboard rows shown in the report
+
+
+def _store(store: Any):
+    from .api import RunStore, open_store
+
+    return store if isinstance(store, RunStore) else open_store(store)
+
+
+def leaderboard(store: Any, *, where: str | None = None, runs: Sequence[str] | None = None,
+                n_boot: int = q.N_BOOT, seed: int = q.SEED) -> pd.DataFrame:
+    """One row per run, best pass rate first (then cheapest): model, when, tasks, pass rate
+    with its 95% bootstrap interval, cost (total and per task), tokens, and the p50/p90
+    latency of its model calls (``llm_call`` events).
+
+    >>> leaderboard(store, where="benchmark = 'tau2'").head(10)        # doctest: +SKIP
+    """
+    store = _store(store)
+    chosen = store.runs(where=where, runs=runs)
+    if chosen.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in LEADERBOARD_COLUMNS})
+    ids = list(chosen["run_id"])
+    summary = store.summary(runs=ids).set_index("run_id")
+    rates = store.pass_rates(by="run_id", runs=ids, n_boot=n_boot, seed=seed).set_index("run_id")
+    latency = store.latency_stats(by=["run_id", "kind"], runs=ids)
+    llm = latency[latency["kind"] == "llm_call"].set_index("run_id")
+    board = chosen.set_index("run_id")[["run_model", "benchmark", "domain", "started"]].rename(
+        columns={"run_model": "model"})
+    board = board.join(summary[["tasks", "cost_usd", "input_tokens", "output_tokens"]])
+    board = board.join(rates[["attempts", "pass_rate", "ci_low", "ci_high"]])
+    board["cost_per_task"] = board["cost_usd"] / board["tasks"].where(board["tasks"] > 0)
+    board["llm_p50_ms"] = llm["p50_ms"].reindex(board.index)
+    board["llm_p90_ms"] = llm["p90_ms"].reindex(board.index)
+    board = board.reset_index()
+    board = board.sort_values(["pass_rate", "cost_usd"], ascending=[False, True], na_position="last",
+                              kind="stable")
+    return board[LEADERBOARD_COLUMNS].reset_index(drop=True)
+
+
+def _per_run_counts(store: Any, where: str | None, runs: Sequence[str] | None,
+                    n_boot: int, seed: int) -> pd.DataFrame:
+    """Per run: model, started, attempts, successes, tasks and cost."""
+    chosen = store.runs(where=where, runs=runs)
+    ids = list(chosen["run_id"])
+    rates = store.pass_rates(by="run_id", runs=ids, n_boot=0, seed=seed)
+    summary = store.summary(runs=ids)[["run_id", "tasks", "cost_usd"]]
+    return (chosen[["run_id", "run_model", "started"]].merge(rates[["run_id", "attempts", "successes"]], on="run_id")
+            .merge(summary, on="run_id"))
+
+
+def _pooled(frame: pd.DataFrame, keys: list[str], n_boot: int, seed: int) -> pd.DataFrame:
+    """Runs pooled per ``keys``: attempts and successes summed (the pass rate of all their
+    attempts, with its interval), cost summed over priced runs and per task of those."""
+    frame = frame.assign(_priced_tasks=frame["tasks"].where(frame["cost_usd"].notna()))
+    out = frame.groupby(keys, dropna=False, sort=True).agg(
+        runs=("run_id", "size"), attempts=("attempts", "sum"), successes=("successes", "sum"),
+        tasks=("tasks", "sum"), cost_usd=("cost_usd", lambda s: s.sum(min_count=1)),
+        priced_tasks=("_priced_tasks", "sum")).reset_index()
+    out["pass_rate"] = out["successes"] / out["attempts"].where(out["attempts"] > 0)
+    intervals = [q.bootstrap_rate(int(a), int(s), tuple(k), n_boot=n_boot, seed=seed)
+                 for a, s, k in zip(out["attempts"], out["successes"], out[keys].itertuples(index=False, name=None))]
+    out["ci_low"] = [i[0] for i in intervals]
+    out["ci_high"] = [i[1] for i in intervals]
+    out["cost_per_task"] = out["cost_usd"] / out["priced_tasks"].where(out["priced_tasks"] > 0)
+    return out.drop(columns="priced_tasks")
+
+
+def trends(store: Any, *, freq: str = "W", where: str | None = None, runs: Sequence[str] | None = None,
+           n_boot: int = q.N_BOOT, seed: int = q.SEED) -> pd.DataFrame:
+    """Per model and period (``freq``: ``"D"``, ``"W"``, ``"M"``... of the runs' start, UTC):
+    runs, attempts, successes, pooled pass rate with its interval, cost and cost per task.
+    Runs with no start time are left out.
+
+    >>> trends(store, freq="D", where="benchmark = 'tau2'")            # doctest: +SKIP
+    """
+    store = _store(store)
+    per_run = _per_run_counts(store, where, runs, n_boot, seed)
+    per_run = per_run[per_run["started"].notna()]
+    columns = ["run_model", "period", "runs", "attempts", "successes", "tasks", "cost_usd", "pass_rate",
+               "ci_low", "ci_high", "cost_per_task"]
+    if per_run.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    started = pd.to_datetime(per_run["started"], utc=True).dt.tz_convert(None)
+    period = started.dt.to_period(freq).dt.start_time.dt.tz_localize("UTC")
+    return _pooled(per_run.assign(period=period), ["run_model", "period"], n_boot, seed)[columns]
+
+
+def by_model(store: Any, *, where: str | None = None, runs: Sequence[str] | None = None,
+             n_boot: int = q.N_BOOT, seed: int = q.SEED) -> pd.DataFrame:
+    """Per model: runs, pooled pass rate with its interval, cost and cost per task (over
+    the runs that have a price), and whether it is on the cost vs pass-rate frontier.
+
+    >>> by_model(store).query("on_frontier")                            # doctest: +SKIP
+    """
+    from ..plots import _frontier_mask
+
+    store = _store(store)
+    out = _pooled(_per_run_counts(store, where, runs, n_boot, seed), ["run_model"], n_boot, seed)
+    out["on_frontier"] = _frontier_mask(out["cost_per_task"].to_numpy(dtype="float64"),
+                                        out["pass_rate"].to_numpy(dtype="float64"))
+    return out.sort_values(["pass_rate", "cost_per_task"], ascending=[False, True], na_position="last",
+                           kind="stable").reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- the section
+
+def sample_store(directory: str | os.PathLike | None = None) -> Path:
+    """A store of the bundled sample runs (every format; ingested once, then unchanged paths
+    are skipped): what the Runs section shows when no store is given.
+
+    >>> show_section(sample_store())                                   # doctest: +SKIP
+    """
+    import tempfile
+
+    from ..report.parameterize import samples_dir
+    from ..samples import sample_paths
+    from .writer import ingest
+
+    target = Path(directory) if directory is not None else Path(tempfile.gettempdir()) / "analysis_kit_sample_store"
+    ingest(sorted(map(str, sample_paths(samples_dir()).values())), target, workers=1, progress=False)
+    return target
+
+
+def section_parts(store: Any, *, where: str | None = None, top: int = TOP_ROWS) -> list[tuple[str, Any]]:
+    """The Runs section in order, as (kind, object) pairs: ``("heading", text)``,
+    ``("note", text)``, ``("table", DataFrame)`` and ``("figure", matplotlib Figure)``."""
+    import matplotlib.pyplot as plt
+
+    from .. import plots
+
+    store = _store(store)
+    board = leaderboard(store, where=where)
+    failed = len(store.runs(include_failed=True)) - len(store.runs())
+    parts: list[tuple[str, Any]] = [
+        ("note", f"{len(board)} runs of {board['model'].nunique()} models in {store.path}"
+                 + (f"; {failed} paths could not be loaded (see the store's problems)" if failed else "")),
+        ("heading", "Leaderboard"),
+        ("note", "Pass rate over task attempts with a known outcome, with its 95% bootstrap interval "
+                 "(seed 0); latency of model calls; cost NA where the run has no price."),
+        ("table", board.head(top)),
+    ]
+    models = by_model(store, where=where)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    plots.cost_frontier(models, ax=ax)
+    parts += [("heading", "Cost vs pass rate"), ("figure", fig),
+              ("table", models[["run_model", "runs", "pass_rate", "ci_low", "ci_high", "cost_usd",
+                                "cost_per_task", "on_frontier"]].head(top))]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    plots.runs_trend(trends(store, where=where), ax=ax)
+    parts += [("heading", "Trends per model"), ("figure", fig)]
+    return parts
+
+
+def show_section(store_path: Any, *, where: str | None = None) -> None:
+    """Display the Runs section in a notebook (escaped tables, figures)."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from ..safe import note, show
+
+    for kind, obj in section_parts(store_path, where=where):
+        if kind == "heading":
+            display(note(obj, emphasis=False))
+        elif kind == "note":
+            display(note(obj))
+        elif kind == "table":
+            display(show(obj))
+        else:
+            display(obj)
+            plt.close(obj)
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def render(parts: list[tuple[str, Any]], out_dir: Path, *, redact: bool = True) -> tuple[str, str]:
+    """(markdown, HTML fragment) of the section's parts; figures written under
+    ``out_dir/assets/runs/`` for the markdown and inlined as data: URIs in the HTML."""
+    import matplotlib.pyplot as plt
+
+    from ..safe import escape_html, escape_markdown, note, show
+
+    md, html = ["## Runs"], ["<h2>Runs</h2>"]
+    assets = out_dir / "assets" / "runs"
+    figures = 0
+    for kind, obj in parts:
+        if kind == "heading":
+            md.append(f"### {escape_markdown(obj, redact_secrets=redact)}")
+            html.append(f"<h3>{escape_html(obj, redact_secrets=redact)}</h3>")
+        elif kind in ("note", "table"):
+            shown = note(obj, redact=redact) if kind == "note" else show(obj, redact=redact)
+            md.append(shown._repr_markdown_().strip())
+            html.append(shown._repr_html_())
+        else:
+            data = _png(obj)
+            plt.close(obj)
+            assets.mkdir(parents=True, exist_ok=True)
+            name = f"figure_{figures}.png"
+            (assets / name).write_bytes(data)
+            figures += 1
+            md.append(f"![figure](assets/runs/{name})")
+            html.append(f'<img alt="figure" src="data:image/png;base64,{base64.b64encode(data).decode()}">')
+    return "\n\n".join(md) + "\n", "\n".join(html)
+
+
+def write_report(store: Any, out_dir: str | os.PathLike, *, formats: Sequence[str] | str = ("md", "html"),
+                 where: str | None = None, redact: bool = True) -> list[Path]:
+    """Write the Runs report of ``store`` as ANALYSIS_REPORT.md / .html into ``out_dir``.
+
+    >>> write_report("store/", "reports/runs")                          # doctest: +SKIP
+    [PosixPath('reports/runs/ANALYSIS_REPORT.md'), PosixPath('reports/runs/ANALYSIS_REPORT.html')]
+    """
+    import matplotlib
+
+    from ..report.assemble import SectionResult, write
+    from ..report.runner import check_formats
+
+    matplotlib.use("Agg", force=False)
+    store = _store(store)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    markdown, html = render(section_parts(store, where=where), out, redact=redact)
+    result = SectionResult("runs", ok=True, markdown=markdown, html=html)
+    return write(out, [result], [store.path], formats=check_formats(formats), redact=redact)
