@@ -73,7 +73,7 @@ def test_show_builds_escaped_markdown_and_html_tables():
     assert len(lines) == 2 + 5  # header, rule, five rows: the pipes in row 3 are escaped
     # Numbers are written the formatting module's way: durations in readable units.
     assert lines[0].split("|")[-2].strip() == "duration"
-    assert "| 1.2 s |" in md and " 2.5 ms |" in md and " 0 ms |" in md and "e+" not in md
+    assert " 1.2 s |" in md and " 2.5 ms |" in md and " 0 ms |" in md and "e+" not in md
     assert page.count("<tr>") == 6 and page.count('<td class="num">') == 5
 
 
