@@ -32,7 +32,8 @@ import pandas as pd
 __all__ = [
     "missing", "duration", "duration_ms", "percent", "count", "cost", "number", "timestamp",
     "text_list", "value", "column_format", "format_column", "format_frame", "header",
-    "FORMATS", "duration_axis", "percent_axis", "cost_axis", "count_axis",
+    "FORMATS", "duration_axis", "percent_axis", "cost_axis", "count_axis", "axis_formatter", "unit_format",
+    "rows_as_text",
 ]
 
 
@@ -67,7 +68,7 @@ def duration(seconds: Any) -> str:
     """Seconds in the unit a reader takes in at a glance.
 
     >>> [duration(s) for s in (0, 0.0004, 0.0043, 0.82, 4.34, 42.4, 59.97, 3599.6, 3725, 90061)]
-    ['0 ms', '0.4 ms', '4.3 ms', '820 ms', '4.3 s', '42 s', '1 min 0 s', '1 h 0 min', '1 h 2 min', '1 d 1 h']
+    ['0 ms', '0.4 ms', '4.3 ms', '820 ms', '4.3 s', '42 s', '1 min', '1 h', '1 h 2 min', '1 d 1 h']
     >>> duration(-2.5), duration(None)
     ('-2.5 s', '')
     """
@@ -88,13 +89,13 @@ def duration(seconds: Any) -> str:
         text = f"{s:.0f} s"
     elif round(s) < 3600:
         whole = int(round(s))
-        text = f"{whole // 60} min {whole % 60} s"
+        text = f"{whole // 60} min" + (f" {whole % 60} s" if whole % 60 else "")
     elif round(s / 60) < 24 * 60:
         minutes = int(round(s / 60))
-        text = f"{minutes // 60} h {minutes % 60} min"
+        text = f"{minutes // 60} h" + (f" {minutes % 60} min" if minutes % 60 else "")
     else:
         hours = int(round(s / 3600))
-        text = f"{hours // 24:,} d {hours % 24} h"
+        text = f"{hours // 24:,} d" + (f" {hours % 24} h" if hours % 24 else "")
     return sign + text
 
 
@@ -311,7 +312,7 @@ def column_format(name: Any, series: pd.Series | None = None) -> str:
     return "text"
 
 
-def _unit_format(unit: Any) -> str:
+def unit_format(unit: Any) -> str:
     """The format of a value whose unit is written out (``analyses.compare``'s ``unit``)."""
     u = str(unit).lower() if not missing(unit) else ""
     if u.startswith("share") or u in ("%", "percent", "rate"):
@@ -374,7 +375,7 @@ def format_frame(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> 
     for i, name in enumerate(frame.columns):
         series = frame.iloc[:, i]
         if units is not None and name in _PER_ROW and name not in formats:
-            columns.append([FORMATS[_unit_format(u)](v) for v, u in zip(series.tolist(), units)])
+            columns.append([FORMATS[unit_format(u)](v) for v, u in zip(series.tolist(), units)])
         else:
             columns.append(format_column(series, formats.get(name), name=name))
     return columns
@@ -406,7 +407,7 @@ def is_numeric_format(kind: str) -> bool:
 
 # ----------------------------------------------------------------------------- plot axes
 
-def _formatter(fn: Callable[[float], str]):
+def axis_formatter(fn: Callable[[float], str]):
     from matplotlib.ticker import FuncFormatter
 
     return FuncFormatter(lambda v, pos: fn(v))
@@ -419,25 +420,25 @@ def duration_axis(ax, unit: str = "ms", axis: str = "x") -> None:
 
     fn = duration_ms if unit == "ms" else duration
     target = ax.xaxis if axis == "x" else ax.yaxis
-    target.set_major_formatter(_formatter(fn))
+    target.set_major_formatter(axis_formatter(fn))
     if target.get_scale() == "log":
         target.set_minor_formatter(NullFormatter())
 
 
 def percent_axis(ax, axis: str = "y") -> None:
     """Tick labels of ``axis`` as percentages of shares (0..1)."""
-    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(_formatter(
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(axis_formatter(
         lambda v: f"{v * 100:.0f}%" if abs(v * 100 - round(v * 100)) < 1e-9 else percent(v)))
 
 
 def cost_axis(ax, axis: str = "x") -> None:
     """Tick labels of ``axis`` as dollars."""
-    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(_formatter(cost))
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(axis_formatter(cost))
 
 
 def count_axis(ax, axis: str = "y") -> None:
     """Tick labels of ``axis`` as counts with thousands separators."""
-    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(_formatter(
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(axis_formatter(
         lambda v: count(v) if float(v).is_integer() else number(v)))
 
 
