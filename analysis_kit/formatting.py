@@ -80,7 +80,12 @@ def duration(seconds: Any) -> str:
     sign, s = ("-" if s < 0 else ""), abs(s)
     ms = s * 1000
     if round(ms, 1) < 10:
-        text = "0 ms" if ms == 0 else (f"{ms:.2g} ms" if ms < 1 else f"{ms:.1f} ms")
+        if ms == 0:
+            text = "0 ms"
+        elif ms < 1:  # two significant digits, no trailing zeros: 0.42 ms, 0.4 ms
+            text = f"{ms:.{min(_decimals_for(ms, 2), 12)}f}".rstrip("0").rstrip(".") + " ms"
+        else:
+            text = f"{ms:.1f} ms"
     elif round(ms) < 1000:
         text = f"{ms:.0f} ms"
     elif round(s, 1) < 10:
@@ -123,7 +128,7 @@ def percent(share: Any, *, signed: bool = False) -> str:
     if p == 0 or abs(p) == 100:
         text = f"{p:.0f}%"
     elif abs(p) < 0.05:
-        text = f"{p:.2g}%"
+        text = f"{p:.{min(_decimals_for(p, 2), 12)}f}%"
     else:
         text = f"{p:.1f}%"
     return ("+" + text) if signed and p > 0 else text
