@@ -48,11 +48,11 @@ def _sample_expression(sample: str | tuple[str, ...]) -> str:
 
 def setup_cell(sec: Section, cell_id: str):
     """Imports, and the run opened (the section's sample when ``run_path`` is None)."""
-    module = sec.views_module.rsplit(".", 1)
+    package, _, module = sec.views_module.rpartition(".")
     code = "\n".join([
         "%matplotlib inline",
         "from analysis_kit.report import open_run",
-        f"from {module[0]} import {module[1]} as view",
+        f"from {package} import {module} as view" if package else f"import {module} as view",
         "from analysis_kit.samples import sample_run",
         "",
         "# No run given: the bundled sample run that shows this section.",
