@@ -203,12 +203,12 @@ class TaskExplorer:
 
     def _set_trials(self, task_id: str | None) -> None:
         values = self._trials.get(task_id, [])
-        self._quiet = True
+        quiet, self._quiet = self._quiet, True
         try:
             self.trial.options = [(f"trial {v}", v) for v in values] or [("-", None)]
             self.trial.value = values[0] if values else None
         finally:
-            self._quiet = False
+            self._quiet = quiet
 
     def _on_task(self, change: Any = None) -> None:
         if self._quiet:
