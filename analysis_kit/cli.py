@@ -228,9 +228,7 @@ def _cmd_lab(args: argparse.Namespace) -> int:
         env["ANALYSIS_KIT_SAMPLES"] = str(Path(args.samples).resolve())
     if args.prepare_only:
         return 0
-    extra = list(args.jupyter_args or [])
-    if extra[:1] == ["--"]:
-        extra = extra[1:]
+    extra = [a for a in (args.jupyter_args or []) if a != "--"]
     return subprocess.call(lab_command(args.dir, extra), env=env, cwd=str(Path(args.dir).resolve()))
 
 
@@ -277,14 +275,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds without events before a task counts as stalled (default 300)")
     p.set_defaults(func=_cmd_report)
 
-    p = sub.add_parser("lab", help="open JupyterLab on a copy of the kit's notebooks in DIR, with the kit's kernel")
+    p = sub.add_parser("lab", help="open JupyterLab on a copy of the kit's notebooks in DIR, with the kit's kernel",
+                       description="Open JupyterLab on a copy of the kit's notebooks in DIR, with the kit's "
+                                   "kernel. Other arguments (e.g. --no-browser, --port=8890) go to jupyter lab.")
     p.add_argument("dir", help="the folder for the notebooks (created if absent; notebooks there are kept)")
     p.add_argument("--refresh", action="store_true", help="overwrite notebooks already in DIR with the kit's")
     p.add_argument("--samples", default=None, metavar="DIR",
                    help="sample runs the notebooks open by default (default: generated once into the cache)")
     p.add_argument("--prepare-only", action="store_true", help="write the notebooks and kernel, start nothing")
-    p.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="after --: arguments for jupyter lab")
-    p.set_defaults(func=_cmd_lab)
+    p.set_defaults(func=_cmd_lab, jupyter_args=[])
 
     p = sub.add_parser("notebooks", help="write the section notebooks (and explore.ipynb) into DIR")
     p.add_argument("dir")
@@ -307,7 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "lab":  # only lab passes arguments on (to jupyter lab)
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "lab":
+        args.jupyter_args = extra
     try:
         return int(args.func(args) or 0)
     except AnalysisKitError as exc:

@@ -16,6 +16,7 @@ QUICK = {
     "bench_tau2_results.py": [],
     "bench_widgets.py": [],
     "bench_report.py": [],
+    "bench_many_runs.py": ["--runs", "500"],
 }
 
 
