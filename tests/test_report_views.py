@@ -196,3 +196,18 @@ def test_views_work_on_events_with_span_ids(run):
     assert _rows(latency.by_kind(spanned)) == _rows(latency.by_kind(run))
     assert _rows(timeline.time_split(spanned)) == _rows(timeline.time_split(run))
     assert [f.text for f in facts(spanned)] == [f.text for f in facts(run)]
+
+
+def test_timeline_rounds_of_a_multi_agent_run():
+    def at(s):
+        return T0 + pd.Timedelta(seconds=s)
+    events = pd.DataFrame([
+        {"agent": "a", "round": 1, "kind": "round", "start": at(0), "end": at(10)},
+        {"agent": "a", "round": 1, "kind": "tool_call", "name": "x", "start": at(2), "end": at(5)},
+        {"agent": "a", "round": 1, "kind": "tool_call", "name": "y", "start": at(3), "end": at(6)},
+    ])
+    block = timeline.rounds(Run(events=events))
+    table = block.tables[0]
+    row = dict(zip(table.columns, table.rows[0]))
+    assert (row["agent"], row["round"], row["total"], row["tool wall"], row["non tool"]) == ("a", "1", "10 s", "4.0 s", "6.0 s")
+    assert block.figures[0].axes[0].get_title() == "Time per agent and round"

@@ -49,6 +49,7 @@ class FailureExplorer:
         self.category = w.Dropdown(options=_options(self._codes["category"]), value=ALL,
                                    description="category")
         self.failure = w.Select(options=[], rows=8, description="failures", layout=w.Layout(width="95%"))
+        self.failure.add_class("ak-failure-select")
         self.summary_out, self.list_out, self.detail_out = w.Output(), w.Output(), w.Output()
         self.current_failure: pd.Series | None = None
         self.detail_html = ""

@@ -64,6 +64,7 @@ class LatencyExplorer:
                                            layout=w.Layout(width="60%"))
         self.duration_label = w.HTML()
         self.calls = w.Select(options=[], rows=8, description="slowest", layout=w.Layout(width="95%"))
+        self.calls.add_class("ak-calls-select")
         self.summary = w.HTML()
         self.hist_out, self.calls_out, self.task_out = w.Output(), w.Output(), w.Output()
         self.rows = pd.DataFrame(columns=ROW_COLUMNS)

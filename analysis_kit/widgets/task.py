@@ -160,6 +160,7 @@ class TaskExplorer:
         self.task.add_class("ak-task-select")
         self.transcript_out.add_class("ak-transcript-out")
         self.header_out.add_class("ak-task-header-out")
+        self.events_out.add_class("ak-task-events-out")
         self.current_task: str | None = None
         self.current_trial: int | None = None
         self.current_events = pd.DataFrame()

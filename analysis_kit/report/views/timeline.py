@@ -7,7 +7,7 @@ from typing import Any
 
 from ... import formatting as fmt
 from ... import plots, safe
-from ...analyses import rounds as rounds_an
+from ...analyses.rounds import rounds as round_table
 from ...analyses import timeline as an
 from ...model import Run
 from ..display import Block, Omitted, Subheading, new_figure
@@ -75,7 +75,7 @@ def rounds(run: Run) -> Block | Omitted:
     calls) and the rest."""
     if not (run.events["kind"] == "round").any():
         return Omitted("no rounds (not a multi-agent run)")
-    table = rounds_an.rounds(run)
+    table = round_table(run)
     fig = new_figure(9, max(3.0, 0.35 * len(table) + 1.2))
     plots.rounds_plot(run, ax=fig.add_subplot())
     return Block(safe.show(table, max_rows=40), fig)
