@@ -194,9 +194,10 @@ def test_explore_notebook_in_jupyterlab(lab, tmp_path):
             header_now = page.inner_text(".ak-task-header-out")
             failures.select_option(index=position)
             expected = f"task {failed_task} trial {failed_trial}:"
+            _wait_until(page, "document.querySelector('.ak-explorers .lm-TabBar-tab.lm-mod-current')"
+                              ".innerText.trim() === 'Task'")  # the click's result comes on screen
             _wait_until(page, "document.querySelector('.ak-task-header-out').innerText.trim().startsWith(arg)",
                         arg=expected)
-            assert _selected_tab(page) == "Task"  # the click's result is on screen
             assert page.is_visible(".ak-task-header-out")
             header = page.inner_text(".ak-task-header-out").strip()
             assert header.startswith(expected) and header != header_now
@@ -207,7 +208,9 @@ def test_explore_notebook_in_jupyterlab(lab, tmp_path):
             calls = page.wait_for_selector(".ak-calls-select select", state="visible")
             calls.select_option(index=0)
             _wait_until(page, "document.querySelector('.ak-task-events-out').innerText.includes('\u25b6')")
-            assert _selected_tab(page) == "Task"
+            _wait_until(page, "document.querySelector('.ak-explorers .lm-TabBar-tab.lm-mod-current')"
+                              ".innerText.trim() === 'Task'")
+            assert page.is_visible(".ak-task-events-out")
             page.screenshot(path=str(tmp_path / "explore.png"), full_page=True)
             # Hostile text in sample messages is shown as text, never run as script.
             assert page.evaluate("() => window.__ak_pwned === undefined")

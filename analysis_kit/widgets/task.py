@@ -226,7 +226,7 @@ class TaskExplorer:
     def show_task(self, task_id: str, trial: int | None = None, *, highlight: dict | None = None) -> None:
         """Open ``task_id`` (and ``trial``; default its first), clearing the search if it
         hides the task; ``highlight`` (``{"kind", "name", "start", "duration_ms"}``) marks
-        one call. Then tell the listeners (``on_open``)."""
+        one call. The listeners (``on_open``) hear of it first, then the task is drawn."""
         if task_id not in self.rows:
             self.search.value = ""
         if task_id not in self.rows:
@@ -240,9 +240,9 @@ class TaskExplorer:
                 self.trial.value = trial
         finally:
             self._quiet = False
+        for callback in self._listeners:  # first, so the Task tab is up while the task renders
+            callback(task_id, self.trial.value)
         self._show()
-        for callback in self._listeners:
-            callback(task_id, self.current_trial)
 
     def on_open(self, callback) -> None:
         """Call ``callback(task_id, trial)`` each time another explorer opens a task here."""
