@@ -217,15 +217,16 @@ def test_run_path_with_quotes_newlines_and_unicode_reaches_the_notebook_verbatim
     assert "tasks passed" in _md(result)
 
 
-# Every word of every table cell on one line: a word split over two lines has two client
-# rects (or one rect taller than a line). Returns the words that are not.
+# Every word (a run of letters and digits) of every table cell on one line: a word split
+# over two lines has two client rects (or one rect taller than a line). Returns the words
+# that are not. A line may still break at punctuation, as browsers do ("a/b", "x)<y").
 BROKEN_WORDS_JS = """
 () => {
   const broken = [];
   for (const cell of document.querySelectorAll('td, th')) {
     const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-      const re = /\\S+/g;
+      const re = /[\\p{L}\\p{N}_]+/gu;
       let m;
       while ((m = re.exec(node.data)) !== null) {
         const range = document.createRange();
