@@ -89,6 +89,14 @@ def test_a_new_section_is_one_entry(tmp_path, monkeypatch):
         validate(entry.parameters(), {"top": "5"})
     assert entry.has_content(Run()) == "no tasks"
     assert entry.has_content(Run(tasks=pd.DataFrame({"task_id": ["a"]}))) is None
+    # A section that opens something else than a run (a run store by directory) says so in
+    # its entry too: its own parameters and setup code, no run_path.
+    store = Section("runs", "Runs", "A leaderboard.", sample="maseval", views="my_views", common=False,
+                    params=(Param("store_dir", None, "a run store folder"),), setup="store = view.open(store_dir)",
+                    parts=(Part("Board", "The board.", "view.board(store)"),))
+    nb = section_notebook(store)
+    assert store.parameters() == {"store_dir": None}
+    assert nb.cells[2].source.endswith("store = view.open(store_dir)") and "run_path" not in nb.cells[2].source
 
 
 def test_explore_notebook_shows_the_explorers_in_tabs():

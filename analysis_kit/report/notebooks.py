@@ -49,16 +49,18 @@ def _sample_expression(sample: str | tuple[str, ...]) -> str:
 def setup_cell(sec: Section, cell_id: str):
     """Imports, and the run opened (the section's sample when ``run_path`` is None)."""
     package, _, module = sec.views_module.rpartition(".")
-    code = "\n".join([
-        "%matplotlib inline",
-        "from analysis_kit.report import open_run",
-        f"from {package} import {module} as view" if package else f"import {module} as view",
-        "from analysis_kit.samples import sample_run",
-        "",
-        "# No run given: the bundled sample run that shows this section.",
-        f"run = open_run(run_path if run_path is not None else {_sample_expression(sec.sample)},",
-        "               load_options=load_options, redact=redact)",
-    ])
+    imports = ["%matplotlib inline", f"from {package} import {module} as view" if package else f"import {module} as view"]
+    if sec.setup:
+        code = "\n".join(imports + ["", sec.setup])
+    else:
+        code = "\n".join(imports + [
+            "from analysis_kit.report import open_run",
+            "from analysis_kit.samples import sample_run",
+            "",
+            "# No run given: the bundled sample run that shows this section.",
+            f"run = open_run(run_path if run_path is not None else {_sample_expression(sec.sample)},",
+            "               load_options=load_options, redact=redact)",
+        ])
     cell = new_code_cell(code, metadata={"tags": ["remove"]})
     cell.id = cell_id
     return cell

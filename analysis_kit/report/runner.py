@@ -92,7 +92,7 @@ def plan(paths: Sequence[str | os.PathLike], sections: Sequence[str] | None = No
             where = f"section {name}"
         params = {"run_path": run_path, "out_dir": str(Path(out_dir).resolve()), "redact": redact,
                   "load_options": load_options}
-        params = {k: v for k, v in params.items() if k in declared or k == "run_path"}
+        params = {k: v for k, v in params.items() if k in declared}
         if load_options and "load_options" not in declared:
             raise ParameterError(f"{where} does not take load_options")
         for key, value in options.items():

@@ -65,7 +65,10 @@ class Section:
     parts: tuple[Part, ...]
     params: tuple[Param, ...] = ()
     views: str = ""
-    opens: str = "run"  # what the notebook opens first: "run" (run_path); later "store"
+    # The setup cell's code after the imports, when the section opens something else than
+    # ``run_path`` (e.g. a run store from a ``store_dir`` parameter); empty: open the run.
+    setup: str = ""
+    common: bool = True  # declare the common parameters (run_path, load_options, ...)
 
     @property
     def views_module(self) -> str:
@@ -73,10 +76,10 @@ class Section:
 
     def parameters(self) -> dict[str, Any]:
         """Every parameter the section's notebook declares, with its default."""
-        return {p.name: p.default for p in COMMON_PARAMS + self.params}
+        return {p.name: p.default for p in self.all_params()}
 
     def all_params(self) -> tuple[Param, ...]:
-        return COMMON_PARAMS + self.params
+        return (COMMON_PARAMS if self.common else ()) + self.params
 
     def has_content(self, run: Any) -> str | None:
         """None when the section has something to say for ``run``, else the reason it has not."""
