@@ -151,6 +151,8 @@ def test_run_paths_missing_and_empty(tmp_path):
         run_paths([str(run), str(tmp_path / "nope")])
     with pytest.raises(ParameterError, match="empty"):
         run_paths([])
+    with pytest.raises(ParameterError, match="no run_path given"):
+        run_paths(None)
 
 
 def test_validate_rejects_unknown_parameter_and_wrong_type(tmp_path):

@@ -38,6 +38,9 @@ def run_paths(run_path: str | os.PathLike | Sequence[str | os.PathLike]) -> list
     ...
     analysis_kit.exceptions.ParameterError: run_path is empty: give at least one run file or directory
     """
+    if run_path is None:
+        raise ParameterError("no run_path given: give a run file or directory (a notebook opens its "
+                             "sample run: analysis_kit.samples.sample_run)")
     items = [run_path] if isinstance(run_path, (str, os.PathLike)) else list(run_path)
     if not items:
         raise ParameterError("run_path is empty: give at least one run file or directory")
