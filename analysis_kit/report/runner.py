@@ -212,6 +212,14 @@ def run_report(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *
     for name in to_run:
         todo.put((name, *planned[name]))
     go.set()
+    # The headline, while the kernels run the sections (a failed section keeps its anchor).
+    try:
+        headline: Any = Headline(run, sections={name: section(name).title for name in to_run},
+                                 **_headline_options(options))
+    except Exception as exc:  # a headline that cannot be made never costs the sections
+        from ..safe import note
+
+        headline = note(f"The headline could not be made: {type(exc).__name__}: {exc}")
     results: dict[str, SectionResult] = {name: SectionResult(name, skipped=reason)
                                          for name, reason in skipped.items() if reason is not None}
     with tqdm(total=len(to_run), desc="report sections", unit="section",
@@ -229,8 +237,7 @@ def run_report(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *
             bar.set_postfix_str(f"{result.section} {'ok' if result.ok else 'FAILED'}")
             bar.update(1)
     ordered = [results[s] for s in planned]
-    titles = {r.section: r.title for r in ordered if r.ran}
-    front = Front(runs=front_runs, headline=Headline(run, sections=titles, **_headline_options(options)))
+    front = Front(runs=front_runs, headline=headline)
     files = assemble.write(out, ordered, front, formats=formats, redact=redact)
     for w in workers:  # kernels shut down while the report was being written
         w.join()
