@@ -200,7 +200,7 @@ def run_report(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *
         w.start()
     try:
         run, front_runs = _load(resolved, load_options)
-        skipped = {name: section(name).has_content(run) for name in planned}
+        skipped = {name: _nothing_to_say(name, run) for name in planned}
     except BaseException:
         stop.set()
         go.set()
@@ -242,6 +242,15 @@ def run_report(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *
     for w in workers:  # kernels shut down while the report was being written
         w.join()
     return ReportResult(out, ordered, files)
+
+
+def _nothing_to_say(name: str, run: Any) -> str | None:
+    """Why section ``name`` has nothing to say for ``run`` (None: it has). A check that
+    fails runs the section anyway: its own error is then reported."""
+    try:
+        return section(name).has_content(run)
+    except Exception:
+        return None
 
 
 def _headline_options(options: dict[str, Any] | None) -> dict[str, Any]:
