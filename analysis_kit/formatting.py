@@ -179,8 +179,8 @@ def number(x: Any, *, significant: int = 3) -> str:
     """A measurement without a unit: thousands separated, three significant digits for
     small values, never scientific notation.
 
-    >>> number(21003.56), number(12.3456), number(0.000123456), number(-0.5), number(1e21)
-    ('21,004', '12.35', '0.000123', '-0.500', '1,000,000,000,000,000,000,000')
+    >>> number(21003.56), number(12.3456), number(0.000123456), number(-0.5), number(1e21), number(1.0)
+    ('21,004', '12.35', '0.000123', '-0.500', '1,000,000,000,000,000,000,000', '1')
     """
     v = _float(x)
     if v is None:
@@ -188,7 +188,7 @@ def number(x: Any, *, significant: int = 3) -> str:
     if math.isinf(v):
         return "∞" if v > 0 else "-∞"
     a = abs(v)
-    if a >= 100:
+    if a >= 100 or (v.is_integer() and a < 1e15):  # a whole value reads as one: 1, not 1.00
         return f"{v:,.0f}"
     if a >= 1:
         return f"{v:,.2f}"
