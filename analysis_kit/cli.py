@@ -1,28 +1,116 @@
-"""The ``analysis-kit`` command: summary, samples, report, ingest."""
+"""The ``analysis-kit`` command: summary, report, ingest, lab, notebooks, samples.
+
+A run has the same id in every command: each path is loaded on its own and several runs are
+put together as ``load_runs`` does (a second run named ``r`` is ``r#2``), in ``summary``
+and in ``report`` alike.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
-from .exceptions import AnalysisKitError
+from .exceptions import AnalysisKitError, ParameterError
+
+
+# ----------------------------------------------------------------------------- options
+
+def parse_option(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` -> (key, value); VALUE is read as JSON when it is JSON (``2``,
+    ``true``, ``"2"``, ``[1, 2]``), else kept as text.
+
+    >>> parse_option("turn=2"), parse_option("name=abc"), parse_option('id="7"')
+    (('turn', 2), ('name', 'abc'), ('id', '7'))
+    """
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key.isidentifier():
+        raise ParameterError(f"--option wants KEY=VALUE with KEY a name, e.g. --option turn=2; got {text!r}")
+    try:
+        return key, json.loads(value)
+    except ValueError:
+        return key, value
+
+
+def load_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``--option`` flags as a dict (a key given twice keeps the last value)."""
+    return dict(parse_option(item) for item in (getattr(args, "option", None) or []))
+
+
+# ----------------------------------------------------------------------------- summary
+
+def load_each(paths: list[str], *, format: str | None = None, options: dict[str, Any] | None = None):
+    """Load each path on its own: (the runs that loaded, put together as ``load_runs``
+    would; [(path, reason)] of those that did not)."""
+    from . import load
+    from .model import concat_runs
+
+    runs, failed = [], []
+    for path in paths:
+        try:
+            runs.append(load(path, format=format, **(options or {})))
+        except AnalysisKitError as exc:
+            failed.append((path, str(exc)))
+        except OSError as exc:
+            failed.append((path, f"{type(exc).__name__}: {exc}"))
+    if not runs:
+        return None, failed
+    return (runs[0] if len(runs) == 1 else concat_runs(runs)), failed
+
+
+def summary_text(table) -> str:
+    """The summary table aligned, every number written the kit's way (formatting module)."""
+    from tabulate import tabulate
+
+    from . import formatting
+
+    headers, rows, numeric = formatting.rows_as_text(table)
+    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True,
+                    colalign=["right" if n else "left" for n in numeric])
+
+
+def _json_value(value: Any, column: str) -> Any:
+    """A raw table value for JSON: NA as null, times as ISO text, whole counts as ints."""
+    from . import formatting
+
+    if formatting.missing(value):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer() and formatting.column_format(column) == "count":
+        return int(value)
+    return value
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from . import load, load_runs
-
-    run = load(args.paths[0], format=args.format) if len(args.paths) == 1 else load_runs(args.paths, format=args.format)
-    table = run.summary()
-    with pd.option_context("display.max_columns", None, "display.width", 200):
-        print(table.to_string(index=False))
-    if args.problems and len(run.problems):
-        print()
-        print(run.problems[["file", "line", "reason"]].to_string(index=False))
+    run, failed = load_each(args.paths, format=args.format, options=load_options(args))
+    if run is not None:
+        table = run.summary()
+        if args.json:
+            records = [{k: _json_value(v, k) for k, v in row.items()} for row in table.to_dict(orient="records")]
+            print(json.dumps(records, indent=2, ensure_ascii=False))
+        elif args.csv:
+            table.to_csv(sys.stdout, index=False)
+        else:
+            print(summary_text(table))
+        if args.problems and len(run.problems) and not (args.json or args.csv):
+            print()
+            print(summary_text(run.problems[["run_id", "file", "line", "reason"]]))
+    if failed:
+        print(f"analysis-kit: {len(failed)} of {len(args.paths)} paths did not load:", file=sys.stderr)
+        for path, reason in failed:
+            print(f"  {reason if reason.startswith(str(path)) else f'{path}: {reason}'}", file=sys.stderr)
+        return 2 if run is None else 1
     return 0
 
+
+# ----------------------------------------------------------------------------- samples
 
 def _cmd_samples(args: argparse.Namespace) -> int:
     from .samples import write_samples
@@ -41,19 +129,26 @@ def sample_run_paths(directory: str | Path) -> list[Path]:
     return list(sample_paths(directory).values())
 
 
+# ----------------------------------------------------------------------------- report
+
 def _report_options(args: argparse.Namespace) -> dict:
     options = {}
-    if args.task_id is not None:
+    if getattr(args, "task_id", None) is not None:
         options["task_id"] = args.task_id
-    if args.stall_threshold is not None:
+    if getattr(args, "stall_threshold", None) is not None:
         options["stall_threshold_s"] = args.stall_threshold
     return options
 
 
 def _print_report(result, label: str) -> None:
     for section in result.sections:
-        status = "ok" if section.ok else f"FAILED: {section.error.splitlines()[0] if section.error else ''}"
-        print(f"{label}{section.section}: {status}", file=sys.stderr if not section.ok else sys.stdout)
+        if not section.ran:
+            status = f"left out: {section.skipped}"
+        elif section.ok:
+            status = "ok"
+        else:
+            status = f"FAILED: {section.error.splitlines()[0] if section.error else ''}"
+        print(f"{label}{section.section}: {status}", file=sys.stderr if section.ran and not section.ok else sys.stdout)
     for path in result.files:
         print(path)
 
@@ -85,7 +180,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise ParameterError("give run paths, or --store DIR for the report of a run store")
     result = run_report(args.paths, args.out, sections=args.sections, formats=args.format,
                         timeout=args.timeout, jobs=args.jobs, redact=not args.no_redact,
-                        options=_report_options(args))
+                        options=_report_options(args), load_options=load_options(args))
     _print_report(result, "")
     if getattr(args, "massgen", False):
         _write_massgen_reports(args.paths)
@@ -121,27 +216,120 @@ def _cmd_report_samples(args: argparse.Namespace) -> int:
     return 0 if not failed else 1
 
 
+# ----------------------------------------------------------------------------- notebooks, lab
+
+def _cmd_notebooks(args: argparse.Namespace) -> int:
+    from .report.notebooks import write_notebooks
+
+    for path in write_notebooks(args.dir, overwrite=True):
+        print(path)
+    return 0
+
+
+def prepare_lab(directory: str | os.PathLike, *, refresh: bool = False) -> tuple[list[Path], dict[str, str]]:
+    """Write the kit's notebooks into ``directory`` (keeping ones already there unless
+    ``refresh``) and a kernelspec ``analysis-kit`` running this interpreter into
+    ``directory/.analysis-kit/kernels``; return (the notebooks, the environment for
+    JupyterLab: that kernels folder first on ``JUPYTER_PATH``). Nothing is registered
+    outside ``directory``.
+
+    >>> notebooks, env = prepare_lab("/tmp/my-analysis")       # doctest: +SKIP
+    """
+    from .report.execute import NOTEBOOK_KERNEL, kernel_argv
+    from .report.notebooks import KERNELSPEC, write_notebooks
+
+    folder = Path(directory).expanduser().resolve()
+    notebooks = write_notebooks(folder, overwrite=refresh)
+    data = folder / ".analysis-kit"
+    spec_dir = data / "kernels" / NOTEBOOK_KERNEL
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    spec = {"argv": kernel_argv(), "display_name": KERNELSPEC["display_name"], "language": "python",
+            "metadata": {"debugger": True}}
+    (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1) + "\n", encoding="utf-8")
+    env = dict(os.environ)
+    env["JUPYTER_PATH"] = os.pathsep.join([str(data)] + [p for p in env.get("JUPYTER_PATH", "").split(os.pathsep) if p])
+    return notebooks, env
+
+
+def lab_command(directory: str | os.PathLike, extra: list[str] | None = None) -> list[str]:
+    """The JupyterLab command ``analysis-kit lab`` runs (this interpreter's jupyterlab)."""
+    return [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={Path(directory).expanduser().resolve()}",
+            *(extra or [])]
+
+
+def _cmd_lab(args: argparse.Namespace) -> int:
+    import subprocess
+
+    notebooks, env = prepare_lab(args.dir, refresh=args.refresh)
+    print(f"notebooks in {Path(args.dir).resolve()}: {', '.join(p.name for p in notebooks)}")
+    if args.samples:
+        env["ANALYSIS_KIT_SAMPLES"] = str(Path(args.samples).resolve())
+    if args.prepare_only:
+        return 0
+    extra = [a for a in (args.jupyter_args or []) if a != "--"]
+    return subprocess.call(lab_command(args.dir, extra), env=env, cwd=str(Path(args.dir).resolve()))
+
+
+# ----------------------------------------------------------------------------- parser
+
 def _add_report_options(p: argparse.ArgumentParser) -> None:
-    from .report.parameterize import SECTIONS
+    from .report.sections import names
 
     p.add_argument("--out", default="reports", help="output folder (default: reports)")
     p.add_argument("--sections", nargs="+", default=None, metavar="SECTION",
-                   help=f"sections to run (default: all): {', '.join(SECTIONS)}")
+                   help=f"sections to run (default: all): {', '.join(names())}")
     p.add_argument("--format", default="md,html", help="md, html or md,html (default)")
     p.add_argument("--timeout", type=float, default=600, help="per-cell timeout in seconds (default 600)")
     p.add_argument("--jobs", type=int, default=2, help="sections run in parallel (default 2)")
     p.add_argument("--no-redact", action="store_true", help="show secrets found in the logs as they are")
 
 
+def _add_load_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="an option for the loader, e.g. --option turn=2 (repeatable; VALUE read as JSON "
+                        "when it is JSON); the loader rejects an option it does not know")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="analysis-kit", description=__doc__)
+    parser = argparse.ArgumentParser(prog="analysis-kit", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("summary", help="print a one-row-per-run summary of runs")
     p.add_argument("paths", nargs="+", help="run files or directories")
     p.add_argument("--format", default=None, help="skip detection and use this format")
     p.add_argument("--problems", action="store_true", help="also list the input problems")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="the table as JSON records (raw values)")
+    out.add_argument("--csv", action="store_true", help="the table as CSV (raw values)")
+    _add_load_option(p)
     p.set_defaults(func=_cmd_summary)
+
+    p = sub.add_parser("report", help="markdown + HTML report of a run (several runs: compared)")
+    p.add_argument("paths", nargs="*", help="run files or directories")
+    p.add_argument("--store", default=None, metavar="DIR",
+                   help="instead of runs: the Runs report (leaderboard, trends, cost frontier) of a run store")
+    _add_report_options(p)
+    _add_load_option(p)
+    p.add_argument("--task-id", default=None, help="the task the timeline and transcript show")
+    p.add_argument("--massgen", action="store_true",
+                   help="also write each MassGen log's turn_N/ANALYSIS_REPORT.md (massgen logs list --analyzed)")
+    p.add_argument("--stall-threshold", type=float, default=None, metavar="S",
+                   help="seconds without events before a task counts as stalled (default 300)")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("lab", help="open JupyterLab on a copy of the kit's notebooks in DIR, with the kit's kernel",
+                       description="Open JupyterLab on a copy of the kit's notebooks in DIR, with the kit's "
+                                   "kernel. Other arguments (e.g. --no-browser, --port=8890) go to jupyter lab.")
+    p.add_argument("dir", help="the folder for the notebooks (created if absent; notebooks there are kept)")
+    p.add_argument("--refresh", action="store_true", help="overwrite notebooks already in DIR with the kit's")
+    p.add_argument("--samples", default=None, metavar="DIR",
+                   help="sample runs the notebooks open by default (default: generated once into the cache)")
+    p.add_argument("--prepare-only", action="store_true", help="write the notebooks and kernel, start nothing")
+    p.set_defaults(func=_cmd_lab, jupyter_args=[])
+
+    p = sub.add_parser("notebooks", help="write the section notebooks (and explore.ipynb) into DIR")
+    p.add_argument("dir")
+    p.set_defaults(func=_cmd_notebooks)
 
     p = sub.add_parser("samples", help="write generated sample runs of every format")
     p.add_argument("dir")
@@ -150,18 +338,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--formats", nargs="*", default=None)
     p.add_argument("--clean", action="store_true", help="remove the formats' old folders first")
     p.set_defaults(func=_cmd_samples)
-
-    p = sub.add_parser("report", help="markdown + HTML report of a run (several runs: compared)")
-    p.add_argument("paths", nargs="*", help="run files or directories")
-    p.add_argument("--store", default=None, metavar="DIR",
-                   help="instead of runs: the Runs report (leaderboard, trends, cost frontier) of a run store")
-    _add_report_options(p)
-    p.add_argument("--task-id", default=None, help="the task the timeline and transcript show")
-    p.add_argument("--massgen", action="store_true",
-                   help="also write each MassGen log's turn_N/ANALYSIS_REPORT.md (massgen logs list --analyzed)")
-    p.add_argument("--stall-threshold", type=float, default=None, metavar="S",
-                   help="seconds without events before a task counts as stalled (default 300)")
-    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("ingest", help="add runs to a run store (Parquet, queried by DuckDB or Dask)")
     p.add_argument("paths", nargs="+", help="run files or directories, one run (or series) each")
@@ -181,7 +357,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "lab":  # only lab passes arguments on (to jupyter lab)
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "lab":
+        args.jupyter_args = extra
     try:
         return int(args.func(args) or 0)
     except AnalysisKitError as exc:

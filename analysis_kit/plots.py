@@ -28,6 +28,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from . import analyses as an
+from . import formatting as fmt
 from .analyses._util import CONTAINER_KINDS, INSTANT_KINDS, LLM_KINDS, duration_ms, seconds, table
 from .model import Run, conform
 from .safe import redact
@@ -38,6 +39,18 @@ LABEL_MAX = 60  # characters of a label drawn; log text can be arbitrarily long
 ERROR_COLOR = "#d62728"
 SECONDS_PER_DAY = 86400.0
 _CONTROL = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|[\x00-\x1f\x7f]")  # ANSI codes first
+
+# One colour per kind in every plot (histograms, Gantt charts, cost bars, explorers). Red is
+# kept for errors. Kinds not listed get a colour from EXTRA_COLORS picked by their name.
+KIND_COLORS = {
+    "llm_call": "#1f77b4", "tool_call": "#ff7f0e", "expert_call": "#2ca02c", "user_sim": "#9467bd",
+    "evaluator": "#8c564b", "step": "#7f7f7f", "round": "#bcbd22", "answer": "#17becf",
+    "vote": "#e377c2", "restart": "#393b79", "coordination": "#637939",
+}
+EXTRA_COLORS = ("#aec7e8", "#ffbb78", "#98df8a", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5",
+                "#5254a3", "#8ca252", "#bd9e39", "#ad494a", "#a55194", "#6b6ecf")
+MIXED_COLOR = "#6b7a8f"  # operations of several kinds drawn as one
+PERCENTILE_STYLES = ("--", "-.", ":")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -61,6 +74,23 @@ def escape_label(value: Any, max_len: int = LABEL_MAX) -> str:
     if text.startswith("_"):
         text = " " + text
     return text.replace("$", r"\$")
+
+
+def kind_color(kind: Any) -> str:
+    """The colour of ``kind`` in every plot of the kit (an unknown kind: a colour picked by
+    its name, the same every time).
+
+    >>> kind_color("llm_call"), kind_color("tool_call") == kind_color("tool_call")
+    ('#1f77b4', True)
+    """
+    import zlib
+
+    text = str(kind)
+    if text.startswith(" _"):
+        text = text[1:]  # escape_label's guard of a leading underscore
+    if text in KIND_COLORS:
+        return KIND_COLORS[text]
+    return EXTRA_COLORS[zlib.crc32(text.encode("utf-8")) % len(EXTRA_COLORS)]
 
 
 def _labels(values: pd.Series) -> pd.Series:
@@ -146,13 +176,16 @@ def _bin_edges(values: np.ndarray, bins: int, log: bool) -> np.ndarray:
 
 
 def latency_hist(events: Run | pd.DataFrame, *, by: str | None = "kind", log: bool | None = None,
-                 percentiles: Sequence[float] = (50, 90, 99), bins: int = 50,
+                 percentiles: Sequence[float] = (50, 90, 99), bins: int = 50, max_lines: int = 6,
                  ax: Axes | None = None, **kwargs: Any) -> Axes:
-    """Histogram of operation durations (ms), coloured by ``by`` (``kind``, ``model``,
-    ``tool``, ``name``, ``agent`` or None), with dashed vertical lines at the
-    ``percentiles`` of all drawn durations, each labelled. ``log=None`` picks a log x axis
-    when the positive durations span more than two decades. Bins are computed once, so a
-    million events still draw ``bins`` bars per group.
+    """Histogram of operation durations, coloured by ``by`` (``kind``, ``model``, ``tool``,
+    ``name``, ``agent`` or None; a kind has its :func:`kind_color`), with vertical lines at
+    the ``percentiles`` of each group drawn in the group's colour (p50 dashed, p90
+    dash-dot, p99 dotted), for the ``max_lines`` largest groups: percentiles of different
+    kinds are never pooled. The legend gives each group's percentiles; the x axis reads
+    in ms, s or min. ``log=None`` picks a log x axis when the positive durations span more
+    than two decades. Bins are computed once, so a million events still draw ``bins``
+    bars per group.
 
     >>> ax = latency_hist(run.events, by="model", percentiles=(50, 99))   # doctest: +SKIP
     """
@@ -160,7 +193,7 @@ def latency_hist(events: Run | pd.DataFrame, *, by: str | None = "kind", log: bo
     group_name = {"kind": "kind", "model": "model", "tool": "tool", "name": "name",
                   "agent": "agent"}.get(by, by or "")
     title = "Latency by " + group_name if by else "Latency"
-    xlabel, ylabel = "duration (ms)", "operations (count)"
+    xlabel, ylabel = "duration", "operations (count)"
     frame, hue = _durations(_table(events, "events"), by)
     values = frame["_ms"].to_numpy()
     use_log = _spreads(values) if log is None else bool(log)
@@ -168,50 +201,65 @@ def latency_hist(events: Run | pd.DataFrame, *, by: str | None = "kind", log: bo
         return _no_data(ax, title, xlabel, ylabel)
     drawn = frame[frame["_ms"] > 0] if use_log else frame
     edges = _bin_edges(drawn["_ms"].to_numpy(), bins, use_log)
-    order = drawn[hue].value_counts().index.tolist() if hue else None
+    order = drawn[hue].value_counts().index.tolist() if hue else [None]
+    colors = _group_colors(order, by)
     ax.set_xscale("linear")  # seaborn bins in log space on a log axis; these edges are linear
-    options = {"element": "bars", "alpha": 0.6, "linewidth": 0.3}
+    options = {"element": "bars", "alpha": 0.55, "linewidth": 0.3}
     options.update(kwargs)
-    sns.histplot(data=drawn, x="_ms", hue=hue, hue_order=order, bins=edges, ax=ax, **options)
+    if hue:
+        sns.histplot(data=drawn, x="_ms", hue=hue, hue_order=order, palette=colors, bins=edges, ax=ax,
+                     legend=False, **options)
+    else:
+        sns.histplot(data=drawn, x="_ms", bins=edges, ax=ax, color=colors[None], **options)
     if use_log:
         ax.set_xscale("log")
-    lines = _percentile_lines(ax, values, percentiles, use_log)
-    _merge_legend(ax, lines, title=group_name if hue else None)
+    entries = []
+    for group in order:
+        group_values = values if group is None else frame.loc[frame[hue] == group, "_ms"].to_numpy()
+        drawn_lines = len(entries) < max_lines
+        text = _percentile_lines(ax, group_values, percentiles, use_log, colors[group], group, drawn_lines)
+        label = text if group is None else f"{group}  {text}"
+        entries.append((Patch(facecolor=colors[group], alpha=options["alpha"]), label))
+    styles = [Line2D([], [], color="0.2", linestyle=PERCENTILE_STYLES[i % 3], linewidth=1.2) for i in range(len(percentiles))]
+    ax.legend([h for h, _ in entries] + styles, [lab for _, lab in entries] + [f"p{q:g}" for q in percentiles],
+              title=group_name if hue else None, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              borderaxespad=0)
+    fmt.duration_axis(ax, "ms", "x")
     dropped = int((values <= 0).sum()) if use_log else 0
     if dropped:
         title += f" ({dropped} non-positive not drawn on log axis)"
+    if hue and len(order) > max_lines:
+        title += f"; percentiles of the {max_lines} largest groups drawn"
     return _finish(ax, title, xlabel + (", log scale" if use_log else ""), ylabel)
 
 
-def _percentile_lines(ax: Axes, values: np.ndarray, percentiles: Sequence[float], log: bool) -> list[Line2D]:
-    """Dashed vertical lines at the percentiles of ``values``, each labelled "p50" at its
-    top and "p50 = 123 ms" in the legend."""
-    lines = []
-    if not len(percentiles):
-        return lines
+def _group_colors(order: list, by: str | None) -> dict:
+    """Colour per group: the kind's own for ``by="kind"``, tab10 in order otherwise."""
+    if by == "kind":
+        return {g: kind_color(g) for g in order}
+    if order == [None]:
+        return {None: MIXED_COLOR}
+    palette = sns.color_palette("tab10", max(len(order), 1))
+    return {g: palette[i % len(palette)] for i, g in enumerate(order)}
+
+
+def _percentile_lines(ax: Axes, values: np.ndarray, percentiles: Sequence[float], log: bool, color: Any,
+                      group: Any, draw: bool = True) -> str:
+    """Vertical lines at the percentiles of ``values`` in ``color`` (one style per
+    percentile, gid ``p50`` etc., the group in ``ak_group``); returns their text,
+    "p50 820 ms · p90 4.3 s"."""
+    if not len(percentiles) or not len(values):
+        return ""
     at = np.percentile(values, list(percentiles))
-    styles = ("--", "-.", ":")
+    parts = []
     for i, (q, x) in enumerate(zip(percentiles, at)):
-        if log and x <= 0:
+        parts.append(f"p{q:g} {fmt.duration_ms(x)}")
+        if not draw or (log and x <= 0):
             continue  # a log axis cannot place it
-        lines.append(ax.axvline(x, color="0.15", linestyle=styles[i % 3], linewidth=1.2,
-                                gid=f"p{q:g}", label=f"p{q:g} = {x:,.4g} ms"))
-        ax.text(x, 1.0 - 0.06 * (i % 3), f"p{q:g} ", transform=ax.get_xaxis_transform(),
-                ha="right", va="top", fontsize=8, color="0.15", gid=f"p{q:g}_label")
-    return lines
-
-
-def _merge_legend(ax: Axes, extra: list[Line2D], title: str | None) -> None:
-    """One legend holding seaborn's hue entries (if any) and the ``extra`` lines."""
-    handles, labels = [], []
-    legend = ax.get_legend()
-    if legend is not None:
-        handles = list(legend.legend_handles)
-        labels = [t.get_text() for t in legend.get_texts()]
-    handles += extra
-    labels += [line.get_label() for line in extra]
-    if handles:
-        ax.legend(handles, labels, title=title, fontsize=8, loc="best")
+        line = ax.axvline(x, color=color, linestyle=PERCENTILE_STYLES[i % 3], linewidth=1.4, alpha=0.95,
+                          gid=f"p{q:g}", label="_percentile")
+        line.ak_group = group
+    return " · ".join(parts)
 
 
 def latency_box(events: Run | pd.DataFrame, *, by: str = "name", kind: str | Sequence[str] | None = "tool_call",
@@ -231,7 +279,7 @@ def latency_box(events: Run | pd.DataFrame, *, by: str = "name", kind: str | Seq
         ev = ev[ev["kind"].isin(kinds)]
     what = {"tool_call": "tool", "llm_call": "model"}.get(kinds[0], by) if kinds and len(kinds) == 1 and by == "name" else by
     title = f"{', '.join(map(escape_label, kinds)) if kinds else 'Operation'} latency by {what}"
-    xlabel, ylabel = "duration (ms)", what
+    xlabel, ylabel = "duration", what
     frame, hue = _durations(ev, by)
     if frame.empty:
         return _no_data(ax, title, xlabel, ylabel)
@@ -247,7 +295,8 @@ def latency_box(events: Run | pd.DataFrame, *, by: str = "name", kind: str | Seq
         frame = frame[frame["_ms"] > 0]
         if frame.empty:
             return _no_data(ax, title, xlabel, ylabel)
-    options = {"color": "C0", "showfliers": False, "width": 0.6}
+    color = kind_color(kinds[0]) if kinds and len(kinds) == 1 else MIXED_COLOR
+    options = {"color": color, "showfliers": False, "width": 0.6}
     options.update(kwargs)
     with warnings.catch_warnings():  # seaborn 0.13 passes matplotlib 3.11's deprecated vert=
         warnings.simplefilter("ignore", MatplotlibDeprecationWarning)
@@ -257,7 +306,8 @@ def latency_box(events: Run | pd.DataFrame, *, by: str = "name", kind: str | Seq
     sns.stripplot(data=sample, x="_ms", y="_group", order=order, orient="h", color="0.2",
                   size=2.5, alpha=0.5, jitter=0.2, ax=ax)
     if len(sample) < len(frame):
-        title += f"; {len(sample)} of {len(frame)} points shown"
+        title += f"; {len(sample):,} of {len(frame):,} points shown"
+    fmt.duration_axis(ax, "ms", "x")
     return _finish(ax, title, xlabel + (", log scale" if use_log else ""), ylabel)
 
 
@@ -265,8 +315,8 @@ def latency_box(events: Run | pd.DataFrame, *, by: str = "name", kind: str | Seq
 
 def gantt(events: Run | pd.DataFrame, *, task_id: str | None = None, agent: str | None = None,
           trial: int | None = None, lane: str = "thread", kinds: Sequence[str] | None = None,
-          min_width: float = 0.002, max_bars: int = 5000, ax: Axes | None = None,
-          **kwargs: Any) -> Axes:
+          min_width: float = 0.002, max_bars: int = 5000, highlight: dict | None = None,
+          ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Gantt chart of operations: one lane per ``lane`` (``thread`` or ``agent``), bars
     coloured by kind (legend), failed operations with a red edge and a red x, time (UTC)
     on x. ``kinds`` picks the kinds drawn; by default all but the container spans (step,
@@ -274,7 +324,9 @@ def gantt(events: Run | pd.DataFrame, *, task_id: str | None = None, agent: str 
     span are widened to it so instants stay visible. One collection per lane and kind
     keeps large inputs cheap; beyond ``max_bars`` operations, bars of one lane and kind
     closer than 1/2000 of the span are merged (they look the same at that scale), while
-    every failed operation keeps its own x.
+    every failed operation keeps its own x. ``highlight`` (``{"kind", "name", "start",
+    "duration_ms"}``, a call chosen elsewhere) draws that call outlined in black with a
+    marker above it (gid ``highlight``).
 
     >>> ax = gantt(run.events, task_id="12", lane="thread")            # doctest: +SKIP
     """
@@ -304,7 +356,7 @@ def gantt(events: Run | pd.DataFrame, *, task_id: str | None = None, agent: str 
     lanes = tl.groupby("_lane", sort=False)["offset_s"].min().sort_values(kind="stable").index.tolist()
     tl["_y"] = tl["_lane"].map({name: i for i, name in enumerate(lanes)})
     kind_order = tl["_kind"].value_counts().index.tolist()
-    colors = dict(zip(kind_order, sns.color_palette("tab10", len(kind_order))))
+    colors = {k: kind_color(k) for k in kind_order}
     failed = tl["error"].notna().to_numpy()
     bars = tl.assign(_failed=failed)[["_y", "_kind", "_x0", "_w", "_failed"]]
     if len(bars) > max_bars:
@@ -322,11 +374,52 @@ def gantt(events: Run | pd.DataFrame, *, task_id: str | None = None, agent: str 
         ax.plot(errs["_x0"] + errs["_w"] / 2, errs["_y"], linestyle="none", marker="x",
                 color=ERROR_COLOR, markersize=7, gid="errors", label="_errors")
         handles.append(Line2D([], [], linestyle="none", marker="x", color=ERROR_COLOR, label="error"))
+    if highlight is not None:
+        handles += _highlight(ax, tl, highlight)
     ax.set_yticks(range(len(lanes)), lanes)
     ax.set_ylim(len(lanes) - 0.5, -0.5)  # first lane on top
     _date_axis(ax)
     ax.legend(handles=handles, title="kind", loc="upper right", fontsize=8)  # "best" scans every bar: slow on big tasks
     return _finish(ax, title, xlabel, lane)
+
+
+def matching_rows(timeline: pd.DataFrame, call: dict | None) -> list[int]:
+    """Positions in ``timeline`` (``analyses.task_timeline``) of the call ``call`` (kind,
+    name, start, duration_ms as another explorer lists it; start completed from end -
+    duration as the timeline does).
+
+    >>> t0 = pd.Timestamp("2025-01-01", tz="UTC")
+    >>> tl = pd.DataFrame({"kind": ["a", "b"], "name": ["x", "y"], "start": [t0, t0], "duration_ms": [1.0, 2.0]})
+    >>> matching_rows(tl, {"kind": "b", "name": "y", "start": t0, "duration_ms": 2.0})
+    [1]
+    """
+    if call is None or timeline.empty:
+        return []
+    same = (timeline["kind"].astype("string") == str(call.get("kind"))).fillna(False).to_numpy(dtype=bool)
+    name = call.get("name")
+    names = timeline["name"].astype("string")
+    same &= (names.isna() if pd.isna(name) else (names == str(name)).fillna(False)).to_numpy(dtype=bool)
+    start = call.get("start")
+    if start is not None and not pd.isna(start):
+        gap = (timeline["start"] - pd.Timestamp(start)).abs().dt.total_seconds()
+        same &= (gap < 1e-3).fillna(False).to_numpy(dtype=bool)
+    duration = call.get("duration_ms")
+    if duration is not None and not pd.isna(duration):
+        same &= ((timeline["duration_ms"] - float(duration)).abs() < 1e-6).fillna(False).to_numpy(dtype=bool)
+    return [int(i) for i in np.flatnonzero(same)]
+
+
+def _highlight(ax: Axes, tl: pd.DataFrame, call: dict) -> list:
+    """Outline the timeline rows matching ``call`` and mark them above; the legend handle."""
+    rows = tl.iloc[matching_rows(tl, call)]
+    if rows.empty:
+        return []
+    for y, part in rows.groupby("_y"):
+        ax.broken_barh(list(zip(part["_x0"], part["_w"])), (float(y) - 0.45, 0.9),
+                       facecolors="none", edgecolors="black", linewidths=2.5, gid="highlight")
+    ax.plot(rows["_x0"] + rows["_w"] / 2, rows["_y"] - 0.45, linestyle="none", marker="v", color="black",
+            markersize=8, gid="highlight_marker", label="_highlight")
+    return [Patch(facecolor="none", edgecolor="black", linewidth=2, label="chosen call")]
 
 
 def _merge_bars(bars: pd.DataFrame, resolution: float) -> pd.DataFrame:
@@ -350,11 +443,13 @@ def _merge_bars(bars: pd.DataFrame, resolution: float) -> pd.DataFrame:
 
 
 def concurrency_plot(events: Run | pd.DataFrame, *, kinds: Sequence[str] | None = None,
-                     max_points: int = 20000, ax: Axes | None = None, **kwargs: Any) -> Axes:
-    """Operations in flight over time (UTC) as a step line, the peak marked. ``kinds`` picks
-    the kinds counted (default: all but container spans). A curve of more than
-    ``max_points`` changes is drawn per time bucket as its maximum (the line) and its
-    range (a band), so the peaks stay visible at any size.
+                     max_steps: int = 600, buckets: int = 240, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Operations in flight over time (UTC), the peak marked. ``kinds`` picks the kinds
+    counted (default: all but container spans). A curve of at most ``max_steps`` changes
+    is drawn exactly, as a step line; a longer one (a long run, where the line would fill
+    the plot with ups and downs) is cut into ``buckets`` equal stretches of time and drawn
+    as the average in flight per stretch (time-weighted, a filled area) under the most in
+    flight per stretch (a line), so both the load and its peaks read at a glance.
 
     >>> ax = concurrency_plot(run.events)                              # doctest: +SKIP
     """
@@ -367,21 +462,40 @@ def concurrency_plot(events: Run | pd.DataFrame, *, kinds: Sequence[str] | None 
         return _no_data(ax, title, xlabel, ylabel)
     x = _to_datenum(curve["time"])
     y = curve["in_flight"].to_numpy(dtype="float64")
-    options = {"color": "C0", "linewidth": 1.2}
+    options = {"color": KIND_COLORS["llm_call"] if kinds is None else MIXED_COLOR, "linewidth": 1.2}
     options.update(kwargs)
-    if len(x) > max_points:
-        x, low, y = _bucket_range(x, y, max_points // 2)
-        ax.fill_between(x, low, y, step="post", color=options["color"], alpha=0.25, linewidth=0,
-                        gid="in_flight_range", label="range within a bucket")
-        options.setdefault("label", f"most in flight per {_duration_text((x[1] - x[0]) * SECONDS_PER_DAY)}")
-    ax.step(x, y, where="post", gid="in_flight", **options)
+    if len(x) > max_steps and x[-1] > x[0]:
+        edges = np.linspace(x[0], x[-1], buckets + 1)
+        mean = _bucket_mean(x, y, edges)
+        _, _, most = _bucket_range(x, y, buckets)
+        stretch = fmt.duration((edges[1] - edges[0]) * SECONDS_PER_DAY)
+        starts = np.append(edges[:-1], edges[-1])
+        ax.fill_between(starts, 0, np.append(mean, mean[-1]), step="post", color=options["color"], alpha=0.35,
+                        linewidth=0, gid="in_flight_mean", label=f"average in flight per {stretch}")
+        options.setdefault("label", f"most in flight per {stretch}")
+        ax.step(starts, np.append(most, most[-1]), where="post", gid="in_flight", **options)
+        title += f" ({len(x):,} changes, per {stretch})"
+    else:
+        options.setdefault("label", "in flight")
+        ax.step(x, y, where="post", gid="in_flight", **options)
     peak = int(np.argmax(y))
     ax.plot([x[peak]], [y[peak]], marker="o", color=ERROR_COLOR, linestyle="none",
-            label=f"peak: {int(y[peak])} at the same time", gid="peak")
-    ax.set_ylim(bottom=0)
+            label=f"peak: {int(y[peak]):,} at the same time", gid="peak")
+    ax.set_ylim(bottom=0, top=max(1.0, float(y[peak])) * 1.12)
+    ax.yaxis.get_major_locator().set_params(integer=True)
     _date_axis(ax)
-    ax.legend(loc="best", fontsize=8)
+    ax.legend(loc="upper right", fontsize=8)
     return _finish(ax, title, xlabel, ylabel)
+
+
+def _bucket_mean(x: np.ndarray, y: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Time-weighted mean of the step curve (``y[i]`` from ``x[i]`` to ``x[i+1]``) over
+    each stretch between consecutive ``edges``: the area under it, divided by the width."""
+    widths = np.diff(x)
+    area = np.concatenate([[0.0], np.cumsum(y[:-1] * widths)])  # area up to each change
+    k = np.clip(np.searchsorted(x, edges, side="right") - 1, 0, len(x) - 1)
+    at_edges = area[k] + y[k] * np.where(k < len(x) - 1, edges - x[k], 0.0)
+    return np.diff(at_edges) / np.diff(edges)
 
 
 def _bucket_range(x: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -399,14 +513,6 @@ def _bucket_range(x: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.ndarra
     return edges[:-1], lo, hi
 
 
-def _duration_text(seconds: float) -> str:
-    if seconds >= 3600:
-        return f"{seconds / 3600:.3g} h"
-    if seconds >= 60:
-        return f"{seconds / 60:.3g} min"
-    return f"{seconds:.3g} s" if seconds >= 1 else f"{seconds * 1000:.3g} ms"
-
-
 def rounds_plot(events: Run | pd.DataFrame, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Per agent and round, tool time (the union of its tool calls) and non-tool time as
     stacked horizontal bars, in seconds.
@@ -414,7 +520,7 @@ def rounds_plot(events: Run | pd.DataFrame, *, ax: Axes | None = None, **kwargs:
     >>> ax = rounds_plot(massgen_run)                                  # doctest: +SKIP
     """
     ax = _axes(ax)
-    title, xlabel, ylabel = "Time per agent and round", "time (s)", "agent, round"
+    title, xlabel, ylabel = "Time per agent and round", "time", "agent, round"
     table = an.rounds(_table(events, "events"))
     if table.empty:
         return _no_data(ax, title, xlabel, ylabel)
@@ -424,11 +530,12 @@ def rounds_plot(events: Run | pd.DataFrame, *, ax: Axes | None = None, **kwargs:
     y = np.arange(len(table))
     tool = table["tool_wall_s"].to_numpy(dtype="float64")
     rest = table["non_tool_s"].to_numpy(dtype="float64")
-    ax.barh(y, tool, color="C1", label="tool calls (wall)", gid="tool", **kwargs)
-    ax.barh(y, rest, left=tool, color="C0", label="non-tool", gid="non_tool", **kwargs)
+    ax.barh(y, tool, color=KIND_COLORS["tool_call"], label="tool calls (wall)", gid="tool", **kwargs)
+    ax.barh(y, rest, left=tool, color="0.7", label="non-tool", gid="non_tool", **kwargs)
     ax.set_yticks(y, list(labels))
     ax.set_ylim(len(y) - 0.5, -0.5)
     ax.legend(loc="best", fontsize=8)
+    fmt.duration_axis(ax, "s", "x")
     return _finish(ax, title, xlabel, ylabel)
 
 
@@ -452,7 +559,7 @@ def cost_bars(data: Run | pd.DataFrame, *, by: str = "name", value: str = "cost_
         raise ValueError(f"value must be 'cost_usd' or 'tokens', not {value!r}")
     what = "Cost" if value == "cost_usd" else "Tokens"
     title = f"{what} by {by}"
-    xlabel = "cost (USD)" if value == "cost_usd" else "tokens (count)"
+    xlabel = "cost" if value == "cost_usd" else "tokens (count)"
     stack = value == "cost_usd" and by != "kind"
     keys = [by, "kind"] if stack else [by]
     table = an.cost_by(data, by=keys)
@@ -465,7 +572,7 @@ def cost_bars(data: Run | pd.DataFrame, *, by: str = "name", value: str = "cost_
         table["_seg"] = _labels(table["kind"]) if stack else "cost"
         parts = table.pivot_table(index="_group", columns="_seg", values="cost_usd", aggfunc="sum",
                                   dropna=False, sort=False)
-        colors = dict(zip(parts.columns, sns.color_palette("tab10", len(parts.columns))))
+        colors = {c: kind_color(c) if stack else KIND_COLORS["llm_call"] for c in parts.columns}
     else:
         inp = table["input_tokens"].astype("float64")
         cached = table["cached_tokens"].astype("float64")
@@ -499,6 +606,7 @@ def cost_bars(data: Run | pd.DataFrame, *, by: str = "name", value: str = "cost_
     ax.set_ylim(len(order) - 0.5, -0.5)
     if (stack or value == "tokens") and ax.get_legend_handles_labels()[0]:
         ax.legend(title="kind" if stack else "tokens", fontsize=8, loc="best")
+    (fmt.cost_axis if value == "cost_usd" else fmt.count_axis)(ax, "x")
     return _finish(ax, title, xlabel, by)
 
 
@@ -577,6 +685,8 @@ def failures_bars(failures: Run | pd.DataFrame, *, by: str = "step", hue: str | 
     ax.set_ylim(len(y) - 0.5, -0.5)
     if hue:
         ax.legend(title=hue, fontsize=8, loc="best")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    fmt.count_axis(ax, "x")
     return _finish(ax, title, xlabel, by)
 
 
@@ -591,7 +701,7 @@ def pass_k_curve(data: Run | pd.DataFrame, *, n_boot: int = 1000, seed: int = 0,
     >>> ax = pass_k_curve(run.tasks, n_boot=200)                       # doctest: +SKIP
     """
     ax = _axes(ax)
-    title, xlabel, ylabel = "pass^k: all k trials succeed", "k (trials)", "pass^k (share of tasks)"
+    title, xlabel, ylabel = "pass^k: all k trials succeed", "k (trials)", "pass^k (of tasks)"
     curves = _pass_k_tables(data, n_boot, seed)
     curves = {name: t[t["pass_hat_k"].notna()] for name, t in curves.items()}
     curves = {name: t for name, t in curves.items() if len(t)}
@@ -616,6 +726,7 @@ def pass_k_curve(data: Run | pd.DataFrame, *, n_boot: int = 1000, seed: int = 0,
     band = Patch(facecolor="0.5", alpha=0.3, label="95% bootstrap interval")
     handles = ax.get_legend_handles_labels()[0] + [band]
     ax.legend(handles=handles, fontsize=8, loc="best", title="run" if len(curves) > 1 else None)
+    fmt.percent_axis(ax, "y")
     return _finish(ax, title, xlabel, ylabel)
 
 
@@ -701,14 +812,17 @@ def _paired_bars(ax: Axes, table: pd.DataFrame, metric: str, label_a: str, label
         ax.legend(fontsize=8, loc="best")
     ax.set_xticks([0, 1], [f"a: {label_a}", f"b: {label_b}"])
     diff = b - a
-    note = f"b - a = {diff:,.4g}" + (f"  [{low:,.4g}, {high:,.4g}]" if np.isfinite([low, high]).all() else "")
+    kind = fmt.unit_format(rows["unit"].iloc[0] if "unit" in rows else None)
+    write = fmt.FORMATS[kind]
+    note = f"b - a = {write(diff)}" + (f"  [{write(low)}, {write(high)}]" if np.isfinite([low, high]).all() else "")
+    ax.yaxis.set_major_formatter(fmt.axis_formatter(write))
     ax.text(0.5, 0.98, note, transform=ax.transAxes, ha="center", va="top", fontsize=9, gid="diff")
     return _finish(ax, title, "run", ylabel)
 
 
 def _relative_change(ax: Axes, table: pd.DataFrame, label_a: str, label_b: str, **kwargs: Any) -> Axes:
     title = f"Change from {label_a} (a) to {label_b} (b)"
-    xlabel, ylabel = "change b vs a (% of a)", "metric"
+    xlabel, ylabel = "change b vs a (of a)", "metric"
     if table.empty or table[["a", "b"]].isna().all(axis=None):
         return _no_data(ax, title, xlabel, ylabel)
     a = pd.to_numeric(table["a"], errors="coerce").to_numpy(dtype="float64")
@@ -732,6 +846,7 @@ def _relative_change(ax: Axes, table: pd.DataFrame, label_a: str, label_b: str, 
         ax.text(0, yi, " a is 0 or unknown: no relative change", va="center", fontsize=8,
                 color="0.3", gid="no_change")
     ax.axvline(0, color="0.2", linewidth=0.8)
+    ax.xaxis.set_major_formatter(fmt.axis_formatter(lambda v: f"{v:+.0f}%" if v else "0%"))
     ax.set_yticks(y, list(_labels(table["metric"])))
     ax.set_ylim(len(y) - 0.5, -0.5)
     if ax.get_legend_handles_labels()[0]:

@@ -16,7 +16,6 @@ show goes through here, so no log text ever becomes markup and no key leaves the
 from __future__ import annotations
 
 import html
-import math
 import re
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -180,39 +179,6 @@ def escape_mathtext(value: Any, *, redact_secrets: bool | None = None, max_chars
 
 # --- display objects ---------------------------------------------------------------------
 
-def _is_missing(value: Any) -> bool:
-    if value is None or (not isinstance(value, str) and str(value) in ("<NA>", "NaT", "nan")):
-        return True
-    try:
-        return bool(value != value)
-    except (TypeError, ValueError):
-        return False
-
-
-def _format_cell(value: Any, float_digits: int) -> str:
-    if _is_missing(value):
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float) or type(value).__name__.startswith("float"):
-        v = float(value)
-        if v.is_integer() and abs(v) < 1e15:  # counts that NA made float: 789,649 not 789,649.000
-            return f"{int(v):,}"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        if v != 0 and (abs(v) >= 1e7 or abs(v) < 10 ** -float_digits):
-            return f"{v:.{float_digits}g}"
-        return f"{v:,.{float_digits}f}"
-    if hasattr(value, "isoformat") and type(value).__name__ == "Timestamp":
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    return _as_text(value)
-
-
-def _is_numeric_column(series: Any) -> bool:
-    kind = getattr(series.dtype, "kind", "O")
-    return kind in "iuf" and str(series.dtype) != "boolean"
-
-
 class Table:
     """A table of escaped, redacted text that renders in JupyterLab, markdown and HTML.
 
@@ -314,25 +280,36 @@ def text_block(text: Any, *, redact: bool | None = None, max_chars: int | None =
     return Note(shown, block=True, redact_secrets=False)
 
 
-def show(data: Any, *, max_rows: int = 30, max_chars: int = 200, float_digits: int = 3,
-         caption: str | None = None, index: bool = False, redact: bool | None = None,
-         empty: str = "no rows") -> Table | Note:
-    """A DataFrame (or dict, or Series) as a safe table: every cell escaped and redacted.
+def show(data: Any, *, max_rows: int = 30, max_chars: int = 200, caption: str | None = None,
+         index: bool = False, redact: bool | None = None, empty: str = "no rows",
+         formats: dict[str, str] | None = None, float_digits: int | None = None) -> Table | Note:
+    """A DataFrame (or dict, or Series) as a safe table: every cell escaped and redacted,
+    every number written the kit's one way (:mod:`analysis_kit.formatting`: durations in
+    readable units, shares as percentages, costs with a currency sign; the column header
+    loses the unit suffix its values now carry). ``formats`` names a column's format where
+    its name does not say (e.g. ``{"ci_low": "percent"}``). A dict is shown as field/value
+    rows, each value formatted by its field's name.
 
     Returns an object with ``_repr_markdown_`` and ``_repr_html_`` so JupyterLab, the markdown
     export and the HTML export all render a real table. An empty table becomes a
-    :func:`note` saying ``empty``.
+    :func:`note` saying ``empty``. (``float_digits`` is accepted and ignored: numbers follow
+    the formatting module.)
 
     >>> import pandas as pd
-    >>> t = show(pd.DataFrame({"msg": ["<script>x</script>"], "n": [1.5]}))
+    >>> t = show(pd.DataFrame({"msg": ["<script>x</script>"], "p50_ms": [1500.0]}))
     >>> "<script>" in t._repr_html_() or "<script>" in t._repr_markdown_()
     False
+    >>> t.columns, t.rows
+    (['msg', 'p50'], [['<script>x</script>', '1.5 s']])
     """
     import pandas as pd
 
+    from . import formatting
+
     if isinstance(data, dict):
-        data = pd.DataFrame({"field": list(data), "value": pd.Series(list(data.values()), dtype=object)})
-    elif isinstance(data, pd.Series):
+        return _show_fields(data, max_chars=max_chars, caption=caption, redact=redact, empty=empty,
+                            formats=formats)
+    if isinstance(data, pd.Series):
         data = data.to_frame()
     if not isinstance(data, pd.DataFrame):
         data = pd.DataFrame(data)
@@ -341,10 +318,25 @@ def show(data: Any, *, max_rows: int = 30, max_chars: int = 200, float_digits: i
     if index:
         data = data.reset_index()
     shown = data.head(max_rows)
-    columns = [clean(c, redact_secrets=redact) for c in shown.columns]
-    numeric = [_is_numeric_column(shown.iloc[:, i]) for i in range(shown.shape[1])]
-    rows = [
-        [clean(_format_cell(v, float_digits), redact_secrets=redact, max_chars=max_chars) for v in row]
-        for row in shown.itertuples(index=False, name=None)
-    ]
+    headers, cells, numeric = formatting.rows_as_text(shown, formats)
+    columns = [clean(c, redact_secrets=redact) for c in headers]
+    rows = [[clean(v, redact_secrets=redact, max_chars=max_chars) for v in row] for row in cells]
     return Table(columns, rows, numeric, caption=caption, more=len(data) - len(shown))
+
+
+def _show_fields(data: dict, *, max_chars: int, caption: str | None, redact: bool | None, empty: str,
+                 formats: dict[str, str] | None) -> Table | Note:
+    """A dict as a two-column table of fields, each value formatted by its field's name."""
+    from . import formatting
+
+    if not data:
+        return note(empty)
+    formats = formats or {}
+    rows = []
+    for name, value in data.items():
+        kind = formats.get(name) or formatting.column_format(str(name).replace(" ", "_"))
+        if kind in ("id", "text") and not isinstance(value, str):
+            kind = "text"
+        rows.append([clean(formatting.header(name), redact_secrets=redact),
+                     clean(formatting.value(value, kind), redact_secrets=redact, max_chars=max_chars)])
+    return Table(["field", "value"], rows, [False, False], caption=caption)

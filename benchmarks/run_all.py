@@ -17,6 +17,7 @@ QUICK = {
     "bench_widgets.py": [],
     "bench_report.py": [],
     "bench_inspect.py": ["--samples", "200", "--repeat", "2", "--baseline-repeat", "1"],
+    "bench_many_runs.py": ["--runs", "500"],
 }
 
 

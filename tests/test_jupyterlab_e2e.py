@@ -1,16 +1,18 @@
-"""End to end: notebooks/explore.ipynb in a real JupyterLab, driven by headless Chromium.
+"""End to end: the explore notebook in a real JupyterLab, driven by headless Chromium.
 
-A JupyterLab server starts on 127.0.0.1 (free port, a token, every Jupyter/IPython dir in
-tmp), the notebook and a freshly written sample run are its only content; the browser runs
-all cells, waits for the widgets, picks another task in the task explorer's <select> and
-checks that the transcript shown changes. A screenshot is saved under the test's tmp_path.
+``analysis-kit lab`` starts JupyterLab on 127.0.0.1 (free port, a token, every
+Jupyter/IPython dir in tmp) on a fresh copy of the kit's notebooks, with the kernel it
+declares itself (nothing registered beforehand); a freshly written sample run is the
+notebooks' default. The browser runs all cells and waits for the explorers (in tabs); picks
+another task and checks that the transcript changes; picks a failure in the Failures tab
+and checks that the Task tab comes up showing that failure's own trial; picks a slow call
+in the Latency tab and checks that the Task tab marks it. Screenshots go to tmp_path.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -20,8 +22,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-from conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -36,18 +36,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def kernel_registered() -> str:
-    """The kernel the notebooks name, registered in the venv (--sys-prefix) if missing."""
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    if KERNEL not in KernelSpecManager().find_kernel_specs():
-        subprocess.run([sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", KERNEL,
-                        "--display-name", "Python (analysis-kit)"], check=True, capture_output=True)
-    assert KERNEL in KernelSpecManager().find_kernel_specs()
-    return KERNEL
 
 
 def _wait_for_server(url: str, proc: subprocess.Popen, log: Path) -> None:
@@ -78,13 +66,11 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def lab(tmp_path, kernel_registered):
-    """A JupyterLab server whose root holds explore.ipynb; yields (base url, token)."""
+def lab(tmp_path):
+    """``analysis-kit lab ROOT`` serving the kit's notebooks; yields (base url, token, samples)."""
     from analysis_kit.samples import write_samples
 
     root = tmp_path / "root"
-    root.mkdir()
-    shutil.copy(ROOT / "notebooks" / "explore.ipynb", root / "explore.ipynb")
     samples = tmp_path / "samples"
     write_samples(samples)
     dirs = {name: tmp_path / name for name in ("config", "data", "runtime", "ipython", "mpl", "home")}
@@ -94,26 +80,28 @@ def lab(tmp_path, kernel_registered):
     env.update({
         "JUPYTER_CONFIG_DIR": str(dirs["config"]), "JUPYTER_DATA_DIR": str(dirs["data"]),
         "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]), "IPYTHONDIR": str(dirs["ipython"]),
-        "MPLCONFIGDIR": str(dirs["mpl"]), "HOME": str(dirs["home"]),
-        "ANALYSIS_KIT_SAMPLES": str(samples), "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        "MPLCONFIGDIR": str(dirs["mpl"]), "HOME": str(dirs["home"]), "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     })
     env.pop("MPLBACKEND", None)
+    env.pop("ANALYSIS_KIT_SAMPLES", None)
     port, token = _free_port(), secrets.token_hex(16)
     log = tmp_path / "jupyterlab.log"
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+    cmd = [sys.executable, "-m", "analysis_kit.cli", "lab", str(root), "--samples", str(samples),
+           "--no-browser", "--ServerApp.ip=127.0.0.1",
            f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+           f"--IdentityProvider.token={token}",
            "--ServerApp.terminals_enabled=False", "--LabApp.extension_manager=readonly",
            "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # containers often run as root; the server refuses otherwise
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=root,
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path,
                                 start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for_server(f"{base}/api/status?token={token}", proc, log)
-        yield base, token
+        assert (root / "explore.ipynb").exists() and (root / "overview.ipynb").exists()
+        yield base, token, samples
     finally:
         _stop(proc)
 
@@ -141,12 +129,36 @@ def _wait_until(page, condition: str, arg=None, timeout_ms: int = 60_000) -> Non
                            arg=arg, polling=250, timeout=timeout_ms)
 
 
+def _tab(page, title: str) -> None:
+    page.click(f".ak-explorers .lm-TabBar-tab:has-text('{title}')")
+
+
+def _selected_tab(page) -> str:
+    return page.inner_text(".ak-explorers .lm-TabBar-tab.lm-mod-current").strip()
+
+
+def _failure_of_a_later_trial(samples: Path) -> tuple[int, str, int]:
+    """(position in the failures list, task id, trial) of a failure whose trial is not its
+    task's first one: opening the task's first trial instead would be the old bug."""
+    import analysis_kit as ak
+    from analysis_kit.samples import sample_paths
+
+    run = ak.load(sample_paths(samples)["tau2_results"])
+    failures = run.failures.reset_index(drop=True)
+    first = run.tasks.groupby("task_id")["trial"].min()
+    for i, row in failures.iterrows():
+        if row["trial"] != first[row["task_id"]]:
+            return i, str(row["task_id"]), int(row["trial"])
+    raise AssertionError("the sample run should have a failure in a later trial")
+
+
 def test_explore_notebook_in_jupyterlab(lab, tmp_path):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no chromium at {CHROMIUM}: the JupyterLab test needs a browser")
     from playwright.sync_api import sync_playwright
 
-    base, token = lab
+    base, token, samples = lab
+    position, failed_task, failed_trial = _failure_of_a_later_trial(samples)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         try:
@@ -162,6 +174,7 @@ def test_explore_notebook_in_jupyterlab(lab, tmp_path):
             page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
             _wait_until(page, "(() => { const o = document.querySelector('.ak-transcript-out');"
                               " return o && o.innerText.trim().length > 0; })()", timeout_ms=90_000)
+            assert _selected_tab(page) == "Task"
             select = page.wait_for_selector(".ak-task-select select", state="visible")
             before = _transcript_text(page)
             header_before = page.inner_text(".ak-task-header-out")
@@ -172,10 +185,33 @@ def test_explore_notebook_in_jupyterlab(lab, tmp_path):
             select.select_option(value=other)
             _wait_until(page, "document.querySelector('.ak-transcript-out').innerText !== arg", arg=before)
             after = _transcript_text(page)
-            select.scroll_into_view_if_needed()  # the notebook scrolls inside its own panel
-            page.screenshot(path=str(tmp_path / "explore.png"), full_page=True)
             assert after != before
             assert page.inner_text(".ak-task-header-out") != header_before
+
+            # Failures tab -> a failure of a later trial -> the Task tab shows that very trial.
+            _tab(page, "Failures")
+            failures = page.wait_for_selector(".ak-failure-select select", state="visible")
+            header_now = page.inner_text(".ak-task-header-out")
+            failures.select_option(index=position)
+            expected = f"task {failed_task} trial {failed_trial}:"
+            _wait_until(page, "document.querySelector('.ak-explorers .lm-TabBar-tab.lm-mod-current')"
+                              ".innerText.trim() === 'Task'")  # the click's result comes on screen
+            _wait_until(page, "document.querySelector('.ak-task-header-out').innerText.trim().startsWith(arg)",
+                        arg=expected)
+            assert page.is_visible(".ak-task-header-out")
+            header = page.inner_text(".ak-task-header-out").strip()
+            assert header.startswith(expected) and header != header_now
+            page.screenshot(path=str(tmp_path / "failure-to-trial.png"), full_page=True)
+
+            # Latency tab -> the slowest call -> the Task tab marks it in the events table.
+            _tab(page, "Latency")
+            calls = page.wait_for_selector(".ak-calls-select select", state="visible")
+            calls.select_option(index=0)
+            _wait_until(page, "document.querySelector('.ak-task-events-out').innerText.includes('\u25b6')")
+            _wait_until(page, "document.querySelector('.ak-explorers .lm-TabBar-tab.lm-mod-current')"
+                              ".innerText.trim() === 'Task'")
+            assert page.is_visible(".ak-task-events-out")
+            page.screenshot(path=str(tmp_path / "explore.png"), full_page=True)
             # Hostile text in sample messages is shown as text, never run as script.
             assert page.evaluate("() => window.__ak_pwned === undefined")
             errors = page.query_selector_all(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")

@@ -85,20 +85,48 @@ def linear_events() -> pd.DataFrame:
                    for k, d in zip(kinds, LINEAR)])
 
 
-def test_latency_hist_bars_percentiles_and_linear_scale():
+def percentile_line(ax, q: int, group):
+    return next(l for l in ax.lines if l.get_gid() == f"p{q}" and getattr(l, "ak_group", None) == group)
+
+
+def test_latency_hist_draws_percentiles_per_kind_never_pooled():
     ax = plots.latency_hist(linear_events(), bins=10)
     assert ax.get_xscale() == "linear"
     assert len(ax.patches) == 10 * 2  # bins x kinds, never one artist per event
     assert sum(p.get_height() for p in ax.patches) == len(LINEAR)
-    for q, expected in zip((50, 90, 99), np.percentile(LINEAR, [50, 90, 99])):
-        line = next(l for l in ax.lines if l.get_gid() == f"p{q}")
-        assert list(line.get_xdata()) == [pytest.approx(expected)] * 2
-    assert legend_labels(ax) == ["llm_call", "tool_call", "p50 = 25 ms", "p90 = 44 ms",
-                                 "p99 = 49.4 ms"]
-    assert texts(ax, "p50_label") == ["p50 "]
+    llm, tool = LINEAR[:5], LINEAR[5:]  # 10..50 ms and 15, 25 ms
+    for values, kind in ((llm, "llm_call"), (tool, "tool_call")):
+        for q, expected in zip((50, 90, 99), np.percentile(values, [50, 90, 99])):
+            line = percentile_line(ax, q, kind)
+            assert list(line.get_xdata()) == [pytest.approx(expected)] * 2
+            assert line.get_color() == plots.kind_color(kind)  # the kind's own colour
+    assert len([l for l in ax.lines if l.get_gid() in ("p50", "p90", "p99")]) == 6  # 3 per kind
+    # Each kind's legend entry says its own percentiles, in readable units; then the line key.
+    assert legend_labels(ax) == ["llm_call  p50 30 ms · p90 46 ms · p99 50 ms",
+                                 "tool_call  p50 20 ms · p90 24 ms · p99 25 ms", "p50", "p90", "p99"]
     assert ax.get_title() == "Latency by kind"
-    assert ax.get_xlabel() == "duration (ms)"
+    assert ax.get_xlabel() == "duration"
+    ax.figure.canvas.draw()
+    assert all(t.get_text().endswith("ms") for t in ax.get_xticklabels() if t.get_text())
     assert_labelled(ax)
+
+
+def test_a_kind_has_one_colour_in_every_plot():
+    ev = events([{"task_id": "t", "thread": "1", "kind": k, "name": "m", "start": at(i), "end": at(i + 0.5),
+                  "duration_ms": 500.0, "cost_usd": 0.1} for i, k in enumerate(["tool_call", "llm_call", "user_sim"])])
+    hist = plots.latency_hist(ev, by="kind")
+    legend = hist.get_legend()
+    hist_colors = {t.get_text().split()[0]: matplotlib.colors.to_hex(h.get_facecolor())
+                   for t, h in zip(legend.get_texts(), legend.legend_handles) if t.get_text() not in ("p50", "p90", "p99")}
+    gantt = plots.gantt(ev, task_id="t", ax=plt.figure().gca())
+    gantt_colors = {h.get_label(): matplotlib.colors.to_hex(h.get_facecolor())
+                    for h in gantt.get_legend().legend_handles}
+    cost = plots.cost_bars(ev, ax=plt.figure().gca())
+    cost_colors = {c.get_label(): matplotlib.colors.to_hex(c.patches[0].get_facecolor()) for c in cost.containers}
+    for kind in ("tool_call", "llm_call", "user_sim"):
+        assert hist_colors[kind] == gantt_colors[kind] == cost_colors[kind] == plots.kind_color(kind)
+    assert plots.kind_color("llm_call") != plots.kind_color("tool_call")
+    assert plots.kind_color("some_new_kind") == plots.kind_color("some_new_kind")  # stable for unknown kinds
 
 
 def test_latency_hist_log_when_range_spans_more_than_two_decades():
@@ -119,6 +147,7 @@ def test_latency_hist_log_override_and_non_positive_durations():
     assert "1 non-positive" in ax.get_title()
     p50 = next(l for l in ax.lines if l.get_gid() == "p50")
     assert p50.get_xdata()[0] == pytest.approx(np.percentile([0.0, 1, 10, 1000], 50))
+    assert legend_labels(ax)[0].startswith("llm_call  p50 5.5 ms")
     forced = plots.latency_hist(ev, log=False, ax=plt.figure().gca())
     assert forced.get_xscale() == "linear"
     assert sum(p.get_height() for p in forced.patches) == 4
@@ -131,18 +160,18 @@ def test_latency_hist_by_model_counts_only_model_calls_and_uses_end_minus_start(
         {"kind": "tool_call", "name": "search", "duration_ms": 7.0},
     ])
     ax = plots.latency_hist(ev, by="model", percentiles=(50,), bins=3)
-    assert legend_labels(ax)[:2] == ["gpt", "claude"] or legend_labels(ax)[:2] == ["claude", "gpt"]
+    assert sorted(legend_labels(ax)[:2]) == ["claude  p50 500 ms", "gpt  p50 2.0 s"]
     assert sum(p.get_height() for p in ax.patches) == 2
     assert ax.get_legend().get_title().get_text() == "model"
-    p50 = next(l for l in ax.lines if l.get_gid() == "p50")
-    assert p50.get_xdata()[0] == pytest.approx(1250.0)
+    assert percentile_line(ax, 50, "gpt").get_xdata()[0] == pytest.approx(2000.0)  # each model its own
+    assert percentile_line(ax, 50, "claude").get_xdata()[0] == pytest.approx(500.0)
 
 
 def test_latency_hist_escapes_untrusted_group_names():
     ev = events([{"kind": "$\\frac{a}{b}$", "duration_ms": 3.0}])
     ax = plots.latency_hist(ev)
     label = legend_labels(ax)[0]
-    assert label == r"\$\frac{a}{b}\$" and not is_mathtext(label)
+    assert label == r"\$\frac{a}{b}\$  p50 3.0 ms · p90 3.0 ms · p99 3.0 ms" and not is_mathtext(label)
 
 
 def test_latency_hist_large_input_draws_bins_not_events():
@@ -184,7 +213,7 @@ def test_latency_box_linear_when_narrow_and_strip_subsampled():
     ax = plots.latency_box(ev, max_points=300)
     assert ax.get_xscale() == "linear"
     assert sum(len(c.get_offsets()) for c in ax.collections) == 300
-    assert "300 of 5000 points" in ax.get_title()
+    assert "300 of 5,000 points" in ax.get_title()
 
 
 def test_latency_box_keeps_top_groups():
@@ -207,6 +236,19 @@ def gantt_events() -> pd.DataFrame:
         {"task_id": "T1", "thread": "th-b", "agent": "agent", "kind": "step", "start": at(0), "end": at(7)},
         {"task_id": "T2", "thread": "th-c", "agent": "agent", "kind": "llm_call", "start": at(100), "end": at(101)},
     ])
+
+
+def test_gantt_outlines_the_chosen_call():
+    call = {"kind": "tool_call", "name": None, "start": at(1), "duration_ms": 1000.0}
+    ax = plots.gantt(gantt_events(), task_id="T1", highlight=call)
+    (outline,) = [c for c in ax.collections if c.get_gid() == "highlight"]
+    (x0, y0), (x1, _) = outline.get_paths()[0].vertices[0], outline.get_paths()[0].vertices[2]
+    assert x0 == pytest.approx(mdates.date2num(np.datetime64("2025-01-01T00:00:01")))
+    assert (x1 - x0) * 86400 == pytest.approx(1.0)  # the 1 s tool call, not the 4 s model call
+    assert ytick_labels(ax)[round(y0 + 0.45)] == "th-a"  # in its own lane
+    assert "chosen call" in legend_labels(ax)
+    elsewhere = plots.gantt(gantt_events(), task_id="T1", highlight={**call, "start": at(50)}, ax=plt.figure().gca())
+    assert not [c for c in elsewhere.collections if c.get_gid() == "highlight"]  # no such call: nothing outlined
 
 
 def test_gantt_lanes_bars_errors_and_date_axis():
@@ -286,21 +328,35 @@ def test_concurrency_plot_step_line():
     assert line.get_ydata().tolist() == [1, 2, 1, 0]
     x0 = mdates.date2num(np.datetime64("2025-01-01T00:00:00"))
     assert line.get_xdata()[0] == pytest.approx(x0)
-    assert legend_labels(ax) == ["peak: 2 at the same time"]
+    assert legend_labels(ax) == ["in flight", "peak: 2 at the same time"]
     assert ax.get_ylabel() == "operations in flight (count)"
     assert_labelled(ax)
 
 
-def test_concurrency_plot_buckets_long_curves_keeping_the_peak():
+def test_concurrency_plot_of_a_long_run_draws_average_and_most_per_stretch():
+    """3000 one-second stretches, each half busy: a step line would be 6000 ups and downs.
+    Drawn per 30-second stretch instead: the average in flight (0.5, the area) under the most
+    in flight (1; 2 in the stretch holding the one overlap)."""
     n = 3000
     rows = [{"kind": "llm_call", "start": at(i), "end": at(i + 0.5)} for i in range(n)]
     rows.append({"kind": "llm_call", "start": at(100.1), "end": at(100.2)})  # 2 in flight once
-    ax = plots.concurrency_plot(events(rows), max_points=200)
+    ax = plots.concurrency_plot(events(rows), max_steps=200, buckets=100)
     line = next(l for l in ax.lines if l.get_gid() == "in_flight")
-    assert len(line.get_xdata()) == 100
-    assert line.get_ydata().max() == 2
-    assert any(c.get_gid() == "in_flight_range" for c in ax.collections)
-    assert any(label.startswith("most in flight per ") for label in legend_labels(ax))
+    most = line.get_ydata()
+    assert len(most) == 101  # 100 stretches and the closing step
+    assert most.max() == 2 and int((most == 2).sum()) == 1
+    area = next(c for c in ax.collections if c.get_gid() == "in_flight_mean")
+    heights = area.get_paths()[0].vertices[:, 1]
+    assert heights.max() == pytest.approx(0.5 + 0.1 / 29.995, rel=1e-3)  # 0.5, plus the overlap's 0.1 s
+    assert np.median(heights[heights > 0]) == pytest.approx(0.5, rel=1e-3)
+    assert sorted(legend_labels(ax)[:2]) == ["average in flight per 30 s", "most in flight per 30 s"]
+    assert "(6,002 changes, per 30 s)" in ax.get_title()
+
+
+def test_bucket_mean_is_time_weighted():
+    x = np.array([0.0, 1.0, 3.0, 4.0])
+    y = np.array([2.0, 0.0, 4.0, 0.0])  # 2 for 1 s, 0 for 2 s, 4 for 1 s
+    assert plots._bucket_mean(x, y, np.array([0.0, 2.0, 4.0])).tolist() == [1.0, 2.0]
 
 
 def test_concurrency_plot_of_instants_only_is_no_data():
@@ -324,7 +380,9 @@ def test_rounds_plot_tool_and_non_tool_seconds():
     assert tool == [4.0, 0.0] and rest == [6.0, 5.0]
     assert ytick_labels(ax) == ["a · round 1", "b · round 2"]
     assert legend_labels(ax) == ["tool calls (wall)", "non-tool"]
-    assert ax.get_xlabel() == "time (s)"
+    assert ax.get_xlabel() == "time"
+    ax.figure.canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels()][:3] == ["0 ms", "2.0 s", "4.0 s"]
 
 
 # ----------------------------------------------------------------------------- cost
@@ -350,7 +408,9 @@ def test_cost_bars_stack_by_kind_and_annotate_unpriced():
     assert unpriced_m2.get_position() == (0.0, 1)
     assert ax.get_xlim() == pytest.approx((0.0, 1.5 * 1.3))  # room for " 1 unpriced" after m1's bar
     assert legend_labels(ax) == ["llm_call", "user_sim"]
-    assert ax.get_xlabel() == "cost (USD)"
+    assert ax.get_xlabel() == "cost"
+    ax.figure.canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels()][:2] == ["$0.00", "$0.250"]
     assert_labelled(ax)
 
 
@@ -492,7 +552,10 @@ def test_compare_plot_relative_change_with_intervals():
     assert texts(ax, "no_change") == [" a is 0 or unknown: no relative change"]
     assert ytick_labels(ax) == ["pass_rate", "cost_usd_per_task", "llm_call_p50_ms"]
     assert ax.get_title() == "Change from old (a) to new (b)"
-    assert ax.get_xlabel() == "change b vs a (% of a)"
+    assert ax.get_xlabel() == "change b vs a (of a)"
+    ax.figure.canvas.draw()
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert "0%" in ticks and "+40%" in ticks and "-40%" in ticks
 
 
 def test_compare_plot_single_metric_paired_bars():
@@ -502,7 +565,7 @@ def test_compare_plot_single_metric_paired_bars():
     segments = [seg for c in ax.collections for seg in getattr(c, "get_segments", lambda: [])()]
     vertical = [s for s in segments if s[0][0] == s[1][0]]
     assert [sorted((round(s[0][1], 6), round(s[1][1], 6))) for s in vertical] == [[0.6, 0.9]]  # a + CI
-    assert texts(ax, "diff") == ["b - a = 0.25  [0.1, 0.4]"]
+    assert texts(ax, "diff") == ["b - a = 25.0%  [10.0%, 40.0%]"]  # the metric's unit: a share
     assert ax.get_ylabel() == "pass_rate (share of tasks)"
 
 

@@ -62,7 +62,7 @@ def test_escape_mathtext_escapes_dollars_and_cuts():
 
 
 def test_show_builds_escaped_markdown_and_html_tables():
-    frame = pd.DataFrame({"msg": list(HOSTILE_SNIPPETS), "ms": [1.0, 2.5, None, 1234.5678, 0.0]})
+    frame = pd.DataFrame({"msg": list(HOSTILE_SNIPPETS), "duration_ms": [1.0, 2.5, None, 1234.5678, 0.0]})
     table = show(frame)
     md, page = table._repr_markdown_(), table._repr_html_()
     for text in (md, page):
@@ -71,7 +71,9 @@ def test_show_builds_escaped_markdown_and_html_tables():
     lines = md.splitlines()
     assert lines[0].startswith("| msg") and lines[1].startswith("|:--")
     assert len(lines) == 2 + 5  # header, rule, five rows: the pipes in row 3 are escaped
-    assert "1,234.568 |" in md and " 2.500 |" in md
+    # Numbers are written the formatting module's way: durations in readable units.
+    assert lines[0].split("|")[-2].strip() == "duration"
+    assert " 1.2 s |" in md and " 2.5 ms |" in md and " 0 ms |" in md and "e+" not in md
     assert page.count("<tr>") == 6 and page.count('<td class="num">') == 5
 
 
@@ -86,7 +88,7 @@ def test_show_empty_frame_is_a_note_and_dict_is_two_columns():
     empty = show(pd.DataFrame({"a": []}), empty="this run has no latency data")
     assert empty._repr_markdown_() == "*this run has no latency data*\n"
     table = show({"pass rate": 0.5, "tasks": 4})
-    assert table.columns == ["field", "value"] and table.rows == [["pass rate", "0.500"], ["tasks", "4"]]
+    assert table.columns == ["field", "value"] and table.rows == [["pass rate", "50.0%"], ["tasks", "4"]]
 
 
 def test_note_and_text_block_escape():

@@ -137,10 +137,12 @@ def test_cli_ingest_then_report_store(tmp_path):
     assert missing.returncode == 2 and "no run store here" in missing.stderr
 
 
-def test_sample_store_holds_the_bundled_runs(tmp_path):
+def test_sample_store_holds_the_bundled_runs(tmp_path, monkeypatch):
     from analysis_kit.samples import sample_paths
     from analysis_kit.store.report import sample_store
     from conftest import SAMPLES
+
+    monkeypatch.setenv("ANALYSIS_KIT_SAMPLES", str(SAMPLES))  # as make test sets it
 
     root = sample_store(tmp_path / "samples")
     runs = open_store(root).runs()

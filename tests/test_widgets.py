@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -77,7 +78,7 @@ def test_latency_kind_filter_lists_slowest_tool_calls_and_redraws(latency_run):
     assert len(ex.calls.options) == 4
     assert "4 operations match" in ex.summary.value
     # p50 of [1, 5, 50, 500] with linear interpolation: (5 + 50) / 2 = 27.5 ms.
-    assert "p50 27.5 ms" in ex.summary.value
+    assert "p50 28 ms" in ex.summary.value  # 27.5 ms, written to the millisecond
 
 
 def test_latency_model_and_agent_filters(latency_run):
@@ -355,7 +356,7 @@ def test_static_views_keep_figure_and_escaped_tables(task_run, latency_run, fail
     outs = view.outputs()
     assert "image/png" in outs[0]["data"]
     markdown = view.markdown()
-    assert "20,000" in markdown  # the slowest call, 20000 ms
+    assert re.search(r"\|\s+20 s \|", markdown)  # the slowest call, 20000 ms, in readable units
     task_view = task_static(task_run, "t1")
     text = task_view.markdown()
     assert "<script>" not in text and "&lt;script&gt;" in text
@@ -391,3 +392,102 @@ def test_explore_every_sample_format(tmp_path):
         assert ex.latency.count == int(an.latency_stats(run, by="agent")["count"].sum()), fmt
         for out in (ex.task.transcript_out, ex.failures.detail_out):
             assert "<script>" not in output_text(out), fmt
+
+
+# --- explorers that agree with themselves ------------------------------------------------------
+
+@pytest.fixture
+def trials_run() -> Run:
+    """Task "a" passed in trial 0 and failed in trial 1 (its failure says so); task "b" failed
+    its only failing trial 2 with a failure record that names no trial."""
+    tasks = pd.DataFrame({"task_id": ["a", "a", "b", "b"], "trial": [0, 1, 1, 2],
+                          "success": [True, False, True, False], "status": ["success", "failure", "success", "failure"],
+                          "termination_reason": ["user_stop", "max_steps", "user_stop", "too_many_errors"]})
+    failures = pd.DataFrame([
+        {"task_id": "a", "trial": 1, "step": "db_check", "error": "trial one differs"},
+        {"task_id": "b", "trial": None, "step": "tests", "error": "b broke"},
+    ])
+    messages = pd.DataFrame({"task_id": ["a", "a", "b", "b"], "trial": [0, 1, 1, 2], "idx": [0] * 4,
+                             "role": ["user"] * 4, "content": ["a zero", "a one", "b one", "b two"]})
+    events = pd.DataFrame([_event("a", "llm_call", "m", 100.0, at=0), _event("a", "tool_call", "t", 5.0, at=1),
+                           {**_event("a", "llm_call", "m", 900.0, at=10), "trial": 1},
+                           {**_event("a", "tool_call", "t", 40.0, at=11), "trial": 1},
+                           {**_event("b", "llm_call", "m", 300.0, at=20), "trial": 2}])
+    return Run(meta={"run_id": "trials"}, tasks=tasks, failures=failures, messages=messages, events=events)
+
+
+def test_failure_explorer_opens_the_failing_trial_not_another(trials_run):
+    task = TaskExplorer(trials_run)
+    ex = FailureExplorer(trials_run, task_explorer=task)
+    ex.failure.value = None
+    ex.failure.value = 0  # a's failure, in trial 1
+    assert (task.current_task, task.current_trial) == ("a", 1)
+    assert "a one" in task.transcript_html and "a zero" not in task.transcript_html
+    ex.failure.value = 1  # b's failure names no trial: b's only failed attempt is trial 2
+    assert (task.current_task, task.current_trial) == ("b", 2)
+    assert ex.current_trial == 2
+
+
+def test_task_header_describes_the_trial_shown_only(trials_run):
+    task = TaskExplorer(trials_run)
+    task.show_task("a", 0)
+    assert task.header_text == "task a trial 0: success; termination: user_stop"  # not trial 1's failure
+    task.trial.value = 1
+    assert task.header_text == ("task a trial 1: failure; termination: max_steps; "
+                                "failed at db_check: trial one differs")
+
+
+def test_a_chosen_call_is_outlined_and_marked_in_the_task_view(trials_run):
+    task = TaskExplorer(trials_run)
+    lat = LatencyExplorer(trials_run, task_explorer=task)
+    lat.kind.value = "tool_call"
+    lat.calls.value = 0  # the slowest tool call: t, 40 ms, task a trial 1
+    assert (task.current_task, task.current_trial) == ("a", 1)
+    assert task.highlighted == [1]  # the second event of that trial
+    assert task.current_events.iloc[1][["kind", "duration_ms"]].tolist() == ["tool_call", 40.0]
+    shown = output_text(task.events_out)
+    assert "▶ the call chosen in the latency explorer" in shown and shown.count("▶") == 2  # caption + row
+    ax = task.figure.axes[0]
+    assert [c.get_gid() for c in ax.collections].count("highlight") == 1
+    task.task.value = "b"  # the user picks another task: nothing of the old choice stays marked
+    assert task.highlight is None and "▶" not in output_text(task.events_out)
+
+
+def test_explorers_sit_in_tabs_and_a_click_shows_its_result(trials_run):
+    ex = explore(trials_run)
+    assert [ex.widget.get_title(i) for i in range(3)] == ["Task", "Latency", "Failures"]
+    ex.widget.selected_index = 2  # the Failures tab
+    ex.failures.failure.value = None
+    ex.failures.failure.value = 0
+    assert ex.widget.selected_index == 0 and ex.task.current_trial == 1  # the Task tab, showing that trial
+    ex.widget.selected_index = 1
+    ex.latency.calls.value = 0
+    assert ex.widget.selected_index == 0
+
+
+def test_explore_adds_a_comparison_tab_for_several_runs(two_runs):
+    ex = explore(two_runs)
+    assert ex.widget.get_title(3) == "Comparison" and ex.comparison is not None
+    assert ex.comparison.run_b.value == "b"
+
+
+def test_latency_histogram_takes_the_kinds_colour(latency_run):
+    from matplotlib.colors import to_hex
+
+    from analysis_kit import plots
+
+    ex = LatencyExplorer(latency_run)
+    assert to_hex(ex.ax.patches[0].get_facecolor()) == plots.MIXED_COLOR
+    ex.kind.value = "tool_call"
+    assert to_hex(ex.ax.patches[0].get_facecolor()) == plots.kind_color("tool_call")
+    assert "p50 28 ms" in ex.summary.value
+    assert ex.calls.options[0][0].strip().startswith("500 ms")
+
+
+def test_explorers_work_on_events_with_span_ids(task_run):
+    events = task_run.events.assign(span_id=["s1", "s2", "s3", "s4"], parent_id=[None, "s1", None, "s3"])
+    spanned = Run(meta=task_run.meta, tasks=task_run.tasks, messages=task_run.messages, events=events,
+                  failures=task_run.failures)
+    ex = explore(spanned)
+    ex.latency.calls.value = 0
+    assert ex.task.current_task == "t2" and ex.task.highlighted == [0]

@@ -227,4 +227,5 @@ def load(path: Path, *, strict: bool = False, **options: Any) -> Run:
 
 
 SPEC = register(Format(name=FORMAT, sniff=sniff, load=load, options=Options, priority=60,
+                       samples={"otlp": "analysis_kit.samples.otlp:write"},
                        description="OpenTelemetry spans in OTLP JSON (Collector file exporter, protobuf JSON)"))

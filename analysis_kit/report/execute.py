@@ -20,19 +20,48 @@ NOTEBOOK_KERNEL = "analysis-kit"  # the kernelspec name the notebooks carry
 DEFAULT_TIMEOUT_S = 600
 
 
-def kernel_name(preferred: str = NOTEBOOK_KERNEL) -> str:
-    """``preferred`` if that kernelspec is registered, else the current environment's kernel.
+def kernel_argv(python: str | None = None) -> list[str]:
+    """The command of an IPython kernel on ``python`` (default: this interpreter)."""
+    return [python or sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
 
-    >>> kernel_name() in ("analysis-kit", "python3")              # doctest: +SKIP
-    True
+
+def kit_kernel_spec_manager():
+    """A KernelSpecManager whose ``analysis-kit`` kernel runs this very interpreter,
+    whatever is registered: a report's sections must import the same kit (an installed
+    wheel, not a checkout another environment registered). Other names resolve as usual.
     """
-    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 
-    specs = KernelSpecManager().find_kernel_specs()
-    if preferred in specs:
-        return preferred
-    # ipykernel's built-in "python3" spec runs sys.executable: this very environment.
-    return "python3"
+    class KitKernelSpecManager(KernelSpecManager):
+        def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+            if kernel_name != NOTEBOOK_KERNEL:
+                return super().get_kernel_spec(kernel_name)
+            try:
+                from ipykernel.kernelspec import RESOURCES as resource_dir
+            except ImportError:  # pragma: no cover - ipykernel is a dependency
+                resource_dir = ""
+            return KernelSpec(argv=kernel_argv(), display_name="Python (analysis-kit)", language="python",
+                              resource_dir=str(resource_dir), name=NOTEBOOK_KERNEL,
+                              metadata={"debugger": True})
+
+    return KitKernelSpecManager()
+
+
+def kernel_manager(kernel: str | None = None):
+    """An AsyncKernelManager for ``kernel`` (default: the kit's kernel on this interpreter)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    return AsyncKernelManager(kernel_name=kernel or NOTEBOOK_KERNEL, kernel_spec_manager=kit_kernel_spec_manager())
+
+
+def kernel_name(preferred: str = NOTEBOOK_KERNEL) -> str:
+    """The kernel sections run on: always the kit's, on this interpreter (see
+    :func:`kit_kernel_spec_manager`), so nothing needs registering first.
+
+    >>> kernel_name()
+    'analysis-kit'
+    """
+    return preferred
 
 
 def execute(notebook: Any, output: str | os.PathLike, parameters: dict[str, Any], *,
@@ -45,8 +74,9 @@ def execute(notebook: Any, output: str | os.PathLike, parameters: dict[str, Any]
     ``CellTimeoutError`` when one runs past ``timeout`` seconds; the output notebook is
     written either way, with the error in it. ``cwd`` makes papermill chdir the whole
     process: leave it None when sections run in threads (every path passed is absolute).
+    Without ``km`` the notebook runs on a fresh kernel of this interpreter.
 
-    >>> execute("notebooks/latency.ipynb", "/tmp/latency.ipynb", {"run_path": None})  # doctest: +SKIP
+    >>> execute(section_notebook(section("latency")), "/tmp/latency.ipynb", {"run_path": "run.log"})  # doctest: +SKIP
     """
     import nbformat
     import papermill
@@ -54,13 +84,14 @@ def execute(notebook: Any, output: str | os.PathLike, parameters: dict[str, Any]
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     source = notebook if isinstance(notebook, nbformat.NotebookNode) else str(notebook)
+    kernel = kernel or kernel_name()
     papermill.execute_notebook(
         source, str(output), parameters=dict(parameters),
-        kernel_name=kernel or kernel_name(), execution_timeout=timeout,
+        kernel_name=kernel, execution_timeout=timeout,
         cwd=str(cwd) if cwd is not None else None, progress_bar=False,
         log_output=False, request_save_on_cell_execute=False,  # one write at the end: saving
         # after every cell cost more than most cells take
-        **({"km": km} if km is not None else {}),
+        km=km if km is not None else kernel_manager(kernel),
     )
     return output
 
@@ -70,6 +101,7 @@ WARM_UP = """\
 %matplotlib inline
 import importlib
 for _name in ("pandas", "matplotlib.pyplot", "seaborn", "analysis_kit", "analysis_kit.safe", "analysis_kit.report",
+              "analysis_kit.report.display", "analysis_kit.report.headline", "analysis_kit.samples",
               "analysis_kit.analyses", "analysis_kit.plots"):
     try:
         importlib.import_module(_name)
@@ -116,9 +148,8 @@ class WarmKernel:
         """Start the kernel and import the kit in it; on any failure fall back to a fresh
         kernel per section (slower, same results)."""
         import papermill
-        from jupyter_client.manager import AsyncKernelManager
 
-        self.km = AsyncKernelManager(kernel_name=self.kernel)
+        self.km = kernel_manager(self.kernel)
         try:
             papermill.execute_notebook(_snippet(WARM_UP, self.kernel), None, kernel_name=self.kernel,
                                        progress_bar=False, execution_timeout=self.startup_timeout,
@@ -128,18 +159,22 @@ class WarmKernel:
             self.shutdown()
         return self
 
-    def execute(self, notebook: str | os.PathLike, output: str | os.PathLike, parameters: dict[str, Any],
+    def execute(self, notebook: Any, output: str | os.PathLike, parameters: dict[str, Any],
                 *, timeout: float = DEFAULT_TIMEOUT_S) -> Path:
         """Like :func:`execute`, on this kernel; a timeout or a dead kernel gets a new one."""
         if self.km is None:
             return execute(notebook, output, parameters, timeout=timeout, kernel=self.kernel)
+        import copy
+
         import nbformat
         from nbformat.v4 import new_code_cell
 
         # The reset runs as a first cell tagged "remove" (exports drop it): one papermill
         # run per section instead of two.
-        nb = nbformat.read(str(notebook), as_version=4)
+        nb = copy.deepcopy(notebook) if isinstance(notebook, nbformat.NotebookNode) \
+            else nbformat.read(str(notebook), as_version=4)
         prelude = new_code_cell(PRELUDE, metadata={"tags": ["remove", "ak-prelude"]})
+        prelude.id = "ak-prelude"
         nb.cells.insert(0, prelude)
         try:
             return execute(nb, output, parameters, timeout=timeout, kernel=self.kernel, km=self.km)

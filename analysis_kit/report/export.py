@@ -22,7 +22,8 @@ from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 from traitlets.config import Config
 
-REMOVE_CELL_TAGS = {"remove", "remove_cell", "remove-cell", "parameters", "injected-parameters"}
+REMOVE_CELL_TAGS = {"remove", "remove_cell", "remove-cell", "parameters", "injected-parameters",
+                    "ak-notebook-only"}
 REMOVE_OUTPUT_TAGS = {"remove_output", "remove-output"}
 REMOVE_INPUT_TAGS = {"remove_input", "remove-input"}
 # Markdown export: markdown first, then images, then text; raw text/html never.
@@ -70,23 +71,66 @@ class SafeTextPreprocessor(Preprocessor):
         return cell, resources
 
 
+def _is_omitted(cell: Any) -> bool:
+    from .display import OMITTED_MIME
+
+    return any(OMITTED_MIME in out.get("data", {}) for out in cell.get("outputs", []))
+
+
+def _parts(cells: list) -> list[tuple[int, list[int]]]:
+    """(index of each ``###`` heading, indices of the code cells under it)."""
+    found = []
+    for i, cell in enumerate(cells):
+        if cell.get("cell_type") == "markdown" and cell.get("source", "").lstrip().startswith("### "):
+            body = []
+            for j in range(i + 1, len(cells)):
+                if cells[j].get("cell_type") == "markdown":
+                    break
+                body.append(j)
+            found.append((i, body))
+    return found
+
+
+def omitted_parts(notebook: Any) -> list[tuple[str, str]]:
+    """(part title, reason) of each part of an executed notebook (a path or a
+    NotebookNode) that had nothing to say: its cell showed an
+    :class:`~analysis_kit.report.display.Omitted`.
+
+    >>> omitted_parts("reports/notebooks/overview.ipynb")            # doctest: +SKIP
+    [('pass^k', 'one trial per task, so pass^k is the pass rate')]
+    """
+    import nbformat
+
+    from .display import OMITTED_MIME
+
+    nb = notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.read(str(notebook), as_version=4)
+    found = []
+    for head, body in _parts(nb.cells):
+        for j in body:
+            for out in nb.cells[j].get("outputs", []):
+                data = out.get("data", {})
+                if OMITTED_MIME in data:
+                    title = nb.cells[head]["source"].lstrip()[4:].splitlines()[0].strip()
+                    found.append((title, str(data[OMITTED_MIME].get("reason", ""))))
+    return found
+
+
 class EmptySubsectionPreprocessor(Preprocessor):
-    """Drop a ``###`` subsection heading whose code cells showed nothing: when a run has no
-    data for a part, the note says so once, and the parts after it are not empty headings."""
+    """Drop a ``###`` part whose code cells showed nothing, or said they had nothing to
+    say (:class:`~analysis_kit.report.display.Omitted`): the report names those once at
+    its end instead of showing empty headings."""
 
     def preprocess(self, nb, resources):
-        cells, keep = nb.cells, []
-        for i, cell in enumerate(cells):
-            if cell.get("cell_type") == "markdown" and cell.get("source", "").lstrip().startswith("### "):
-                body = []
-                for nxt in cells[i + 1:]:
-                    if nxt.get("cell_type") == "markdown":
-                        break
-                    body.append(nxt)
-                if body and all(c.get("cell_type") == "code" and not c.get("outputs") for c in body):
-                    continue
-            keep.append(cell)
-        nb.cells = keep
+        cells = nb.cells
+        drop: set[int] = set()
+        for head, body in _parts(cells):
+            code = [cells[j] for j in body if cells[j].get("cell_type") == "code"]
+            if not body or len(code) != len(body):
+                continue
+            if all(not c.get("outputs") for c in code) or any(_is_omitted(c) for c in code):
+                drop.add(head)
+                drop.update(body)
+        nb.cells = [c for i, c in enumerate(cells) if i not in drop]
         return nb, resources
 
 

@@ -14,8 +14,10 @@ from typing import Any, Sequence
 
 from ..exceptions import ParameterError
 from . import assemble
-from .assemble import SectionResult
-from .parameterize import check_sections, declared_parameters, notebook_path, run_paths, validate
+from .assemble import Front, SectionResult
+from .parameterize import (check_load_options, declared_parameters, notebook_path, notebooks_dir,
+                           run_paths, validate)
+from .sections import check_sections, section
 
 FORMATS = ("md", "html")
 
@@ -30,11 +32,17 @@ class ReportResult:
 
     @property
     def ok(self) -> bool:
-        return all(r.ok for r in self.sections)
+        """Every section that ran succeeded (one left out for having nothing to say is fine)."""
+        return all(r.ok for r in self.sections if r.ran)
 
     @property
     def failed(self) -> list[str]:
-        return [r.section for r in self.sections if not r.ok]
+        return [r.section for r in self.sections if r.ran and not r.ok]
+
+    @property
+    def skipped(self) -> dict[str, str]:
+        """Sections left out for having nothing to say for this run, and why."""
+        return {r.section: r.skipped for r in self.sections if not r.ran}
 
 
 def check_formats(formats: Sequence[str] | str) -> tuple[str, ...]:
@@ -52,29 +60,46 @@ def check_formats(formats: Sequence[str] | str) -> tuple[str, ...]:
 
 
 def plan(paths: Sequence[str | os.PathLike], sections: Sequence[str] | None = None, *,
-         options: dict[str, Any] | None = None, redact: bool = True, out_dir: str | os.PathLike = ".",
-         notebooks: str | os.PathLike | None = None) -> dict[str, tuple[Path, dict[str, Any]]]:
+         options: dict[str, Any] | None = None, load_options: dict[str, Any] | None = None,
+         redact: bool = True, out_dir: str | os.PathLike = ".",
+         notebooks: str | os.PathLike | None = None) -> dict[str, tuple[Any, dict[str, Any]]]:
     """Every section's notebook and validated parameters, before anything runs.
 
-    ``options`` (e.g. ``task_id``, ``stall_threshold_s``) go to the sections whose notebooks
-    declare them; one that no chosen section declares is a :class:`ParameterError`.
+    The notebook is made from the section's description, unless ``notebooks`` (or
+    ``$ANALYSIS_KIT_NOTEBOOKS``) names a folder of one's own. ``options`` (e.g.
+    ``task_id``, ``stall_threshold_s``) go to the sections that declare them; one that no
+    chosen section declares is a :class:`ParameterError`. ``load_options`` go to every
+    section (``analysis_kit.load(path, **load_options)``).
     """
     chosen = check_sections(sections)
     resolved = run_paths(list(paths))
     run_path: str | list[str] = resolved[0] if len(resolved) == 1 else resolved
     options = dict(options or {})
+    load_options = check_load_options(load_options)
+    folder = notebooks if notebooks is not None else notebooks_dir()
     used: set[str] = set()
     planned = {}
-    for section in chosen:
-        nb = notebook_path(section, notebooks)
-        declared = declared_parameters(nb)
-        params = {"run_path": run_path, "out_dir": str(Path(out_dir).resolve()), "redact": redact}
-        params = {k: v for k, v in params.items() if k in declared or k == "run_path"}
-        for name, value in options.items():
-            if name in declared:
-                params[name] = value
-                used.add(name)
-        planned[section] = (nb, validate(nb, params))
+    for name in chosen:
+        if folder is not None:
+            nb: Any = notebook_path(name, folder)
+            declared = declared_parameters(nb)
+            where = str(nb)
+        else:
+            from .notebooks import section_notebook
+
+            nb = section_notebook(section(name))
+            declared = section(name).parameters()
+            where = f"section {name}"
+        params = {"run_path": run_path, "out_dir": str(Path(out_dir).resolve()), "redact": redact,
+                  "load_options": load_options}
+        params = {k: v for k, v in params.items() if k in declared}
+        if load_options and "load_options" not in declared:
+            raise ParameterError(f"{where} does not take load_options")
+        for key, value in options.items():
+            if key in declared:
+                params[key] = value
+                used.add(key)
+        planned[name] = (nb, validate(declared, params, where=where))
     unused = sorted(set(options) - used)
     if unused:
         raise ParameterError(f"unknown parameter(s) {', '.join(unused)}: no chosen section "
@@ -82,7 +107,7 @@ def plan(paths: Sequence[str | os.PathLike], sections: Sequence[str] | None = No
     return planned
 
 
-def _run_section(section: str, notebook: Path, params: dict[str, Any], out_dir: Path, *,
+def _run_section(section: str, notebook: Any, params: dict[str, Any], out_dir: Path, *,
                  timeout: float, warm: Any) -> SectionResult:
     """Execute one section (in a worker thread); :func:`_export_section` follows."""
     result = SectionResult(section)
@@ -109,6 +134,7 @@ def _export_section(result: SectionResult, out_dir: Path, *, formats: tuple[str,
         return result
     started = time.perf_counter()
     try:
+        result.omitted = export.omitted_parts(result.notebook)
         if "md" in formats:
             result.markdown = export.to_markdown(result.notebook, result.section, out_dir, redact=redact)
         if "html" in formats:
@@ -119,16 +145,35 @@ def _export_section(result: SectionResult, out_dir: Path, *, formats: tuple[str,
     return result
 
 
+def _load(paths: list[str], load_options: dict[str, Any]):
+    """Load every run in the parent (validating each, and filling the parse cache the
+    kernels then read): (the run, as a ``load_runs`` would give it; (run ids, path) per path)."""
+    from .. import load
+    from ..model import concat_runs
+
+    runs = [load(path, **load_options) for path in paths]
+    run = runs[0] if len(runs) == 1 else concat_runs(runs)
+    ids, front = run.run_ids, []
+    for path, one in zip(paths, runs):
+        n = len(one.run_ids)
+        front.append((", ".join(ids[:n]), path))
+        ids = ids[n:]
+    return run, front
+
+
 def run_report(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
                sections: Sequence[str] | None = None, formats: Sequence[str] | str = FORMATS,
                timeout: float = 600, jobs: int = 2, redact: bool = True,
-               options: dict[str, Any] | None = None, notebooks: str | os.PathLike | None = None,
-               kernel: str | None = None, progress: bool | None = None) -> ReportResult:
+               options: dict[str, Any] | None = None, load_options: dict[str, Any] | None = None,
+               notebooks: str | os.PathLike | None = None, kernel: str | None = None,
+               progress: bool | None = None) -> ReportResult:
     """Generate the report of the run(s) at ``paths`` into ``out_dir``.
 
     Validates sections, formats, parameters and paths first (:class:`ParameterError`), loads
-    the run once (a :class:`LoadError` stops here; the Parquet cache it fills is what the
-    sections read), then executes the sections ``jobs`` at a time.
+    the run once with ``load_options`` (a :class:`LoadError` stops here; the cache it fills is
+    what the sections read), leaves out the sections with nothing to say for this run (named
+    at the report's end), then executes the others ``jobs`` at a time. The report opens with
+    the run's headline.
 
     >>> result = run_report(["sample_logs/tau2_results"], "reports/x")    # doctest: +SKIP
     >>> result.ok, [f.name for f in result.files]                          # doctest: +SKIP
@@ -136,16 +181,15 @@ def run_report(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *
     """
     from tqdm.auto import tqdm
 
-    from .. import load
+    from .headline import Headline
 
     formats = check_formats(formats)
     out = Path(out_dir).resolve()
-    planned = plan(paths, sections, options=options, redact=redact, out_dir=out, notebooks=notebooks)
+    load_options = check_load_options(load_options)
+    planned = plan(paths, sections, options=options, load_options=load_options, redact=redact, out_dir=out,
+                   notebooks=notebooks)
     resolved = run_paths(list(paths))
-    out.mkdir(parents=True, exist_ok=True)
     todo: queue.Queue = queue.Queue()
-    for section, (nb, params) in planned.items():
-        todo.put((section, nb, params))
     done: queue.Queue = queue.Queue()
     go, stop = threading.Event(), threading.Event()
     run_section = lambda item, warm: _run_section(*item, out, timeout=timeout, warm=warm)  # noqa: E731
@@ -155,17 +199,30 @@ def run_report(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *
     for w in workers:  # kernels start and import the kit while the run loads below
         w.start()
     try:
-        for path in resolved:  # validates each run up front and fills the cache the kernels share
-            load(path)
+        run, front_runs = _load(resolved, load_options)
+        skipped = {name: _nothing_to_say(name, run) for name in planned}
     except BaseException:
         stop.set()
         go.set()
         for w in workers:
             w.join()
         raise
+    out.mkdir(parents=True, exist_ok=True)
+    to_run = [name for name in planned if skipped[name] is None]
+    for name in to_run:
+        todo.put((name, *planned[name]))
     go.set()
-    results: dict[str, SectionResult] = {}
-    with tqdm(total=len(planned), desc="report sections", unit="section",
+    # The headline, while the kernels run the sections (a failed section keeps its anchor).
+    try:
+        headline: Any = Headline(run, sections={name: section(name).title for name in to_run},
+                                 **_headline_options(options))
+    except Exception as exc:  # a headline that cannot be made never costs the sections
+        from ..safe import note
+
+        headline = note(f"The headline could not be made: {type(exc).__name__}: {exc}")
+    results: dict[str, SectionResult] = {name: SectionResult(name, skipped=reason)
+                                         for name, reason in skipped.items() if reason is not None}
+    with tqdm(total=len(to_run), desc="report sections", unit="section",
               disable=None if progress is None else not progress) as bar:
         while len(results) < len(planned):
             try:
@@ -180,10 +237,25 @@ def run_report(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *
             bar.set_postfix_str(f"{result.section} {'ok' if result.ok else 'FAILED'}")
             bar.update(1)
     ordered = [results[s] for s in planned]
-    files = assemble.write(out, ordered, resolved, formats=formats, redact=redact)
+    front = Front(runs=front_runs, headline=headline)
+    files = assemble.write(out, ordered, front, formats=formats, redact=redact)
     for w in workers:  # kernels shut down while the report was being written
         w.join()
     return ReportResult(out, ordered, files)
+
+
+def _nothing_to_say(name: str, run: Any) -> str | None:
+    """Why section ``name`` has nothing to say for ``run`` (None: it has). A check that
+    fails runs the section anyway: its own error is then reported."""
+    try:
+        return section(name).has_content(run)
+    except Exception:
+        return None
+
+
+def _headline_options(options: dict[str, Any] | None) -> dict[str, Any]:
+    threshold = (options or {}).get("stall_threshold_s")
+    return {"stall_threshold_s": float(threshold)} if threshold is not None else {}
 
 
 def _worker(todo: queue.Queue, done: queue.Queue, go: threading.Event, stop: threading.Event,

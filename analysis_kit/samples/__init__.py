@@ -5,18 +5,30 @@ realistic run (concurrent threads, tool errors, retries, a stalled task, unprice
 failures of each kind, messages carrying markdown, HTML and ``<script>`` text) and returns
 its path. Output is deterministic for a seed; ``size`` scales the number of tasks/lines.
 
+The section notebooks open a sample run when given none: :func:`sample_run` finds it in
+``$ANALYSIS_KIT_SAMPLES`` (a folder :func:`write_samples` wrote, e.g. the repository's
+``sample_logs``), else writes the samples once into the user's cache (generation is
+deterministic and takes about a second), so an installed kit needs no repository.
+
 >>> from analysis_kit.samples import write_samples          # doctest: +SKIP
 >>> write_samples("/tmp/samples", seed=7)                      # doctest: +SKIP
+>>> sample_run("tau2_profile")                                 # doctest: +SKIP
+'/home/me/.cache/analysis_kit/samples-0.1.0-seed7/tau2_profile/profile.log'
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import os
 import shutil
+import tempfile
 from pathlib import Path
+from typing import Sequence
 
 INDEX_NAME = "samples.json"  # format -> path of its run, relative to the samples folder
+SAMPLES_ENV = "ANALYSIS_KIT_SAMPLES"
+DEFAULT_SEED = 7
 
 
 
@@ -79,3 +91,56 @@ def sample_paths(directory: str | Path) -> dict[str, Path]:
     base = Path(directory)
     index = json.loads((base / INDEX_NAME).read_text())
     return {fmt: base / rel for fmt, rel in index.items()}
+
+
+def samples_dir() -> Path:
+    """Where :func:`sample_run` looks: ``$ANALYSIS_KIT_SAMPLES``, else a folder of this
+    kit version's samples in the user's cache (``$XDG_CACHE_HOME`` or ``~/.cache``)."""
+    env = os.environ.get(SAMPLES_ENV)
+    if env:
+        return Path(env)
+    from .. import __version__
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "analysis_kit" / f"samples-{__version__}-seed{DEFAULT_SEED}"
+
+
+def _ensure(base: Path, names: list[str]) -> dict[str, Path]:
+    """The sample index of ``base``, writing the samples first when any named one is missing.
+    They are written into a temporary folder and moved into place, so two kernels asking at
+    once never read a half-written sample."""
+    try:
+        paths = sample_paths(base)
+        if all(n in paths and paths[n].exists() for n in names):
+            return paths
+    except (OSError, ValueError):
+        pass
+    if os.environ.get(SAMPLES_ENV):
+        write_samples(base, seed=DEFAULT_SEED)
+        return sample_paths(base)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=base.name + ".", dir=base.parent))
+    write_samples(staging, seed=DEFAULT_SEED)
+    try:
+        if base.exists():
+            shutil.rmtree(base, ignore_errors=True)
+        os.replace(staging, base)
+    except OSError:  # another process moved its copy in first: use that one
+        shutil.rmtree(staging, ignore_errors=True)
+    return sample_paths(base)
+
+
+def sample_run(name: str | Sequence[str]) -> str | list[str]:
+    """The absolute path of sample run ``name`` (a name of :func:`sample_writers`),
+    or a list of paths for a list of names; written first if absent (see :func:`samples_dir`).
+
+    >>> sample_run(["tau2_results", "tau2_results_rerun"])      # doctest: +SKIP
+    """
+    names = [name] if isinstance(name, str) else list(name)
+    known = sample_writers()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown sample {unknown[0]!r}; samples are: {', '.join(known)}")
+    paths = _ensure(samples_dir(), names)
+    resolved = [str(paths[n].resolve()) for n in names]
+    return resolved[0] if isinstance(name, str) else resolved

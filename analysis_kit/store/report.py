@@ -140,12 +140,11 @@ def sample_store(directory: str | os.PathLike | None = None) -> Path:
     """
     import tempfile
 
-    from ..report.parameterize import samples_dir
-    from ..samples import sample_paths
+    from ..samples import sample_run, sample_writers
     from .writer import ingest
 
     target = Path(directory) if directory is not None else Path(tempfile.gettempdir()) / "analysis_kit_sample_store"
-    ingest(sorted(map(str, sample_paths(samples_dir()).values())), target, workers=1, progress=False)
+    ingest(sorted(sample_run(list(sample_writers()))), target, workers=1, progress=False)
     return target
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from .. import analyses as an
 from .. import plots, safe
+from ..analyses._util import tasks_success
 from ..model import Run
 from ._common import (ALL, NA_LABEL, Codes, StaticView, and_masks, figure_data, html_data,
                       label_text, new_figure, object_data, render)
@@ -48,6 +49,7 @@ class FailureExplorer:
         self.category = w.Dropdown(options=_options(self._codes["category"]), value=ALL,
                                    description="category")
         self.failure = w.Select(options=[], rows=8, description="failures", layout=w.Layout(width="95%"))
+        self.failure.add_class("ak-failure-select")
         self.summary_out, self.list_out, self.detail_out = w.Output(), w.Output(), w.Output()
         self.current_failure: pd.Series | None = None
         self.detail_html = ""
@@ -87,7 +89,12 @@ class FailureExplorer:
         task_id = self.current_failure["task_id"]
         # Only a failure the user picks opens its task; the automatic first pick does not.
         if change is not None and self.task_explorer is not None and pd.notna(task_id) and str(task_id) in self.task_explorer.rows:
-            self.task_explorer.show_task(str(task_id))
+            self.task_explorer.show_task(str(task_id), failing_trial(self.run, self.current_failure))
+
+    @property
+    def current_trial(self) -> int | None:
+        """The trial of the failure shown (see :func:`failing_trial`)."""
+        return None if self.current_failure is None else failing_trial(self.run, self.current_failure)
 
     def static_view(self) -> StaticView:
         return failures_static(self.run)
@@ -96,6 +103,22 @@ class FailureExplorer:
         from IPython.display import display
 
         display(self.widget)
+
+
+def failing_trial(run: Run, failure: pd.Series) -> int | None:
+    """The trial a failure belongs to: its own ``trial``, else the task's only failed
+    attempt (None when that is not known: the task explorer then shows its first trial).
+
+    >>> run = Run(tasks=pd.DataFrame({"task_id": ["a", "a"], "trial": [0, 1], "success": [True, False]}))
+    >>> failing_trial(run, pd.Series({"task_id": "a"}))
+    1
+    """
+    trial = failure.get("trial")
+    if trial is not None and not pd.isna(trial):
+        return int(trial)
+    tasks = run.tasks[run.tasks["task_id"].astype("string") == str(failure.get("task_id"))]
+    failed = tasks[tasks_success(tasks).fillna(True) == False]["trial"].dropna()  # noqa: E712
+    return int(failed.iloc[0]) if len(failed) == 1 else None
 
 
 def failure_html(row: pd.Series) -> str:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .. import analyses as an
+from .. import formatting as fmt
 from .. import plots, safe
 from ..analyses._util import CONTAINER_KINDS, INSTANT_KINDS, LLM_KINDS, duration_ms
 from ..model import Run
@@ -23,7 +24,7 @@ from ._common import (ALL, Codes, StaticView, TaskIndex, and_masks, figure_data,
 
 LOG_DECADES = 2.0  # a log axis once durations spread over more than this many decades
 MIN_MS = 1e-3  # zero-length operations sit at this floor on a log axis
-ROW_COLUMNS = ["task_id", "trial", "agent", "kind", "name", "duration_ms", "start", "error"]
+ROW_COLUMNS = ["task_id", "trial", "agent", "kind", "name", "duration_ms", "start", "end", "error"]
 
 
 class LatencyExplorer:
@@ -63,6 +64,7 @@ class LatencyExplorer:
                                            layout=w.Layout(width="60%"))
         self.duration_label = w.HTML()
         self.calls = w.Select(options=[], rows=8, description="slowest", layout=w.Layout(width="95%"))
+        self.calls.add_class("ak-calls-select")
         self.summary = w.HTML()
         self.hist_out, self.calls_out, self.task_out = w.Output(), w.Output(), w.Output()
         self.rows = pd.DataFrame(columns=ROW_COLUMNS)
@@ -172,7 +174,7 @@ class LatencyExplorer:
         histogram itself)."""
         ax = self.figure.add_subplot()
         self._bars = ax.bar(np.arange(self.bins), np.zeros(self.bins), width=1.0, align="edge",
-                            color="C0", alpha=0.75, linewidth=0)
+                            color=plots.MIXED_COLOR, alpha=0.75, linewidth=0)
         self._no_data = ax.text(0.5, 0.5, plots.NO_DATA, transform=ax.transAxes, ha="center",
                                 va="center", color="0.4", visible=False)
         if self.log:
@@ -181,9 +183,11 @@ class LatencyExplorer:
             ax.set_xscale("log")
             # Plain "10 ms" / "2 s" labels: the default 10^k labels go through mathtext, whose
             # parser alone costs more than the rest of a redraw.
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, pos: _fmt_ms(v)))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, pos: fmt.duration_ms(v)))
             ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_xlabel("duration (ms" + (", log scale)" if self.log else ")"))
+        if not self.log:
+            fmt.duration_axis(ax, "ms", "x")
+        ax.set_xlabel("duration" + (", log scale" if self.log else ""))
         ax.set_ylabel("operations (count)")
         return ax
 
@@ -203,6 +207,11 @@ class LatencyExplorer:
             narrow = hi - lo < 3  # decades shown: a narrow view also gets ticks at 2x and 5x
             self.ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if narrow else (1.0,)))
         self.ax.set_ylim(0, max(1, int(self.counts.max(initial=0))) * 1.05)
+        color = plots.kind_color(self.kind.value) if self.kind.value != ALL else plots.MIXED_COLOR
+        if color != getattr(self, "_bar_color", None):  # one colour per kind, as in every plot
+            for rect in self._bars.patches:
+                rect.set_facecolor(color)
+            self._bar_color = color
         self._no_data.set_visible(chosen.size == 0)
         self.ax.set_title(plots.escape_label("Latency of " + self._filter_text(), 90))
         render(self.hist_out, figure_data(self.figure))
@@ -227,7 +236,7 @@ class LatencyExplorer:
         rows = self._events.iloc[self._order[top]]
         self.rows = rows[ROW_COLUMNS].assign(duration_ms=self._sorted_ms[top])
         self._row_positions = self._order[top]
-        labels = [f"{ms:>12,.1f} ms  {label_text(k, 20)} {label_text(n, 40)}  task {label_text(t, 40)}"
+        labels = [f"{fmt.duration_ms(ms):>12}  {label_text(k, 20)} {label_text(n, 40)}  task {label_text(t, 40)}"
                   for ms, k, n, t in zip(self.rows["duration_ms"], self.rows["kind"], self.rows["name"],
                                          self.rows["task_id"])]
         self.calls.unobserve(self._on_call, names="value")
@@ -246,8 +255,12 @@ class LatencyExplorer:
             render(self.task_out, object_data(safe.note("this call belongs to no task")))
             return
         if self.task_explorer is not None:
-            self.task_explorer.show_task(str(task_id), None if pd.isna(trial) else int(trial))
-            render(self.task_out, object_data(safe.note(f"task {task_id} opened in the task explorer")))
+            from .task import call_of
+
+            self.task_explorer.show_task(str(task_id), None if pd.isna(trial) else int(trial),
+                                         highlight=call_of(self.selected_call))
+            render(self.task_out, object_data(safe.note(
+                f"task {task_id} opened in the task explorer, this call outlined")))
             return
         if self._index is None:
             self._index = TaskIndex(self.run)
@@ -292,10 +305,4 @@ def _sorted_percentile(values: np.ndarray, q: float) -> float:
 
 
 def _fmt_ms(ms: float) -> str:
-    if not np.isfinite(ms):
-        return "?"
-    if ms >= 60_000:
-        return f"{ms / 60_000:,.1f} min"
-    if ms >= 1000:
-        return f"{ms / 1000:,.2f} s"
-    return f"{ms:,.3g} ms"
+    return fmt.duration_ms(ms) if np.isfinite(ms) else "?"

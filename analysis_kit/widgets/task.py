@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 
 from .. import analyses as an
+from .. import formatting as fmt
 from .. import plots, safe
 from ..analyses._util import tasks_success
+from ..plots import matching_rows
 from ..model import Run
 from ._common import (StaticView, TaskIndex, clear_figure, figure_data, html_data, label_text,
                       new_figure, object_data, render)
@@ -97,9 +99,9 @@ def per_task(tasks: pd.DataFrame) -> pd.DataFrame:
 def _label(task_id: str, outcomes: str, duration: float, cost: float) -> str:
     parts = [label_text(task_id, 50), outcomes]
     if pd.notna(duration):
-        parts.append(f"{duration:,.1f} s")
+        parts.append(fmt.duration(duration))
     if pd.notna(cost):
-        parts.append(f"${cost:,.4f}")
+        parts.append(fmt.cost(cost))
     return "  ·  ".join(parts)
 
 
@@ -121,11 +123,14 @@ class TaskExplorer:
 
     Controls: ``.search`` (Text: keeps task ids containing it), ``.sort`` (Dropdown:
     duration, cost, outcome, task_id), ``.task`` (Dropdown of task ids), ``.trial``.
-    Outputs: ``.header_out`` (outcome, termination/failure reason), ``.gantt_out``,
-    ``.events_out``, ``.transcript_out``. State: ``.tasks`` (all attempts),
+    Outputs: ``.header_out`` (outcome, termination/failure reason of the trial shown),
+    ``.gantt_out``, ``.events_out``, ``.transcript_out``. State: ``.tasks`` (all attempts),
     ``.rows`` (the task ids listed, in order), ``.current_task``, ``.current_trial``,
     ``.current_events``, ``.current_transcript``, ``.header_text``, ``.transcript_html``,
-    ``.figure``.
+    ``.figure``, ``.highlight`` (the call chosen in another explorer, drawn outlined in
+    the Gantt chart and marked in the events table) and ``.highlighted`` (its rows in
+    ``current_events``). ``on_open(callback)`` registers a function called after another
+    explorer opens a task here (the tabs use it to show this one).
 
     >>> ex = TaskExplorer(run); ex.sort.value = "outcome"; ex.current_task   # doctest: +SKIP
     """
@@ -155,11 +160,15 @@ class TaskExplorer:
         self.task.add_class("ak-task-select")
         self.transcript_out.add_class("ak-transcript-out")
         self.header_out.add_class("ak-task-header-out")
+        self.events_out.add_class("ak-task-events-out")
         self.current_task: str | None = None
         self.current_trial: int | None = None
         self.current_events = pd.DataFrame()
         self.current_transcript = pd.DataFrame()
         self.header_text, self.transcript_html = "", ""
+        self.highlight: dict | None = None
+        self.highlighted: list[int] = []
+        self._listeners: list = []
         # Room for lane names on the left and the date offset under the axis.
         self.figure = new_figure(9, 3.4, left=0.2, bottom=0.28)
         self.search.observe(self._on_list, names="value")
@@ -195,32 +204,49 @@ class TaskExplorer:
 
     def _set_trials(self, task_id: str | None) -> None:
         values = self._trials.get(task_id, [])
-        self._quiet = True
+        quiet, self._quiet = self._quiet, True
         try:
             self.trial.options = [(f"trial {v}", v) for v in values] or [("-", None)]
             self.trial.value = values[0] if values else None
         finally:
-            self._quiet = False
+            self._quiet = quiet
 
     def _on_task(self, change: Any = None) -> None:
         if self._quiet:
             return
+        self.highlight = None  # the user picked a task: no call of another explorer to mark
         self._set_trials(self.task.value)
         self._show()
 
     def _on_trial(self, change: Any = None) -> None:
         if not self._quiet:
+            self.highlight = None
             self._show()
 
-    def show_task(self, task_id: str, trial: int | None = None) -> None:
-        """Open ``task_id`` (and ``trial``), clearing the search if it hides the task."""
+    def show_task(self, task_id: str, trial: int | None = None, *, highlight: dict | None = None) -> None:
+        """Open ``task_id`` (and ``trial``; default its first), clearing the search if it
+        hides the task; ``highlight`` (``{"kind", "name", "start", "duration_ms"}``) marks
+        one call. The listeners (``on_open``) hear of it first, then the task is drawn."""
         if task_id not in self.rows:
             self.search.value = ""
         if task_id not in self.rows:
             raise KeyError(f"no task {task_id!r} in this run")
-        self.task.value = task_id
-        if trial is not None and trial in [v for _, v in self.trial.options]:
-            self.trial.value = trial
+        self.highlight = highlight
+        self._quiet = True
+        try:
+            self.task.value = task_id
+            self._set_trials(task_id)
+            if trial is not None and trial in [v for _, v in self.trial.options]:
+                self.trial.value = trial
+        finally:
+            self._quiet = False
+        for callback in self._listeners:  # first, so the Task tab is up while the task renders
+            callback(task_id, self.trial.value)
+        self._show()
+
+    def on_open(self, callback) -> None:
+        """Call ``callback(task_id, trial)`` each time another explorer opens a task here."""
+        self._listeners.append(callback)
 
     # --- the task shown -----------------------------------------------------------------------
 
@@ -239,13 +265,25 @@ class TaskExplorer:
                                           f'{safe.escape_html(self.header_text)}</strong></div>',
                                           self.header_text))
         clear_figure(self.figure)
-        ax = plots.gantt(events, task_id=task_id, trial=trial, lane="agent", ax=self.figure.add_subplot())
+        ax = plots.gantt(events, task_id=task_id, trial=trial, lane="agent", highlight=self.highlight,
+                         ax=self.figure.add_subplot())
         _fix_legend(ax)
         render(self.gantt_out, figure_data(self.figure))
         self.current_events = an.task_timeline(events)
-        render(self.events_out, object_data(safe.show(
-            self.current_events[EVENT_COLUMNS], caption=f"events ({len(self.current_events)})",
-            max_rows=100)))
+        self.highlighted = matching_rows(self.current_events, self.highlight)
+        shown = self.current_events[EVENT_COLUMNS]
+        caption = f"events ({len(self.current_events):,})"
+        if self.highlight is not None:
+            mark = np.full(len(shown), "", dtype=object)
+            mark[self.highlighted] = "▶"
+            shown = shown.assign(chosen=mark)[["chosen"] + EVENT_COLUMNS]
+            caption += "; ▶ the call chosen in the latency explorer" if self.highlighted else \
+                "; the chosen call is not among them"
+            if self.highlighted:  # start the table at the chosen call, so it is on screen
+                first = max(0, self.highlighted[0] - 3)
+                shown = shown.iloc[first:]
+                caption += f" (from event {first + 1})" if first else ""
+        render(self.events_out, object_data(safe.show(shown, caption=caption, max_rows=100)))
         self.current_transcript = an.transcript(self.index.messages(task_id, trial), task_id, trial)
         self.transcript_html = transcript_html(self.current_transcript, fold_chars=self.fold_chars)
         render(self.transcript_out, html_data(self.transcript_html, _transcript_text(self.current_transcript)))
@@ -260,6 +298,28 @@ class TaskExplorer:
         display(self.widget)
 
 
+def call_of(row: pd.Series) -> dict:
+    """A call row (of the events table or an explorer's list) as :func:`matching_rows` wants
+    it: start completed from end - duration where the source gave only the end.
+
+    >>> t = pd.Timestamp("2025-01-01 00:00:02", tz="UTC")
+    >>> call_of(pd.Series({"kind": "x", "name": "y", "end": t, "duration_ms": 2000.0}))["start"]
+    Timestamp('2025-01-01 00:00:00+0000', tz='UTC')
+    """
+    start, end = _timestamp(row.get("start")), _timestamp(row.get("end"))
+    duration = pd.to_numeric(pd.Series([row.get("duration_ms")]), errors="coerce").iloc[0]
+    if pd.isna(start) and not pd.isna(end) and not pd.isna(duration):
+        start = end - pd.Timedelta(milliseconds=float(duration))
+    return {"kind": row.get("kind"), "name": row.get("name"), "start": start, "duration_ms": duration}
+
+
+def _timestamp(value: Any) -> pd.Timestamp:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return pd.NaT
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts
+
+
 def _fix_legend(ax) -> None:
     """A legend in a fixed corner: loc="best" tests every bar against every spot, which on a
     task with hundreds of operations costs more than the rest of the redraw."""
@@ -270,7 +330,8 @@ def _fix_legend(ax) -> None:
 
 def task_header(run: Run, task_id: str, trial: int | None = None) -> str:
     """One line on how the task attempt ended: outcome, reward, termination reason, error,
-    and its failures (step, category, classification). Plain text, not yet escaped.
+    and its failures (step, category, classification), all of that trial only when
+    ``trial`` is given. Plain text, not yet escaped.
 
     >>> run = Run(tasks=pd.DataFrame({"task_id": ["a"], "success": [False],
     ...                               "termination_reason": ["max_steps"]}))
@@ -294,6 +355,8 @@ def task_header(run: Run, task_id: str, trial: int | None = None) -> str:
         if pd.notna(row["error"]):
             parts.append(f"error: {safe.clean(row['error'], max_chars=300)}")
     f = run.failures[run.failures["task_id"] == task_id]
+    if trial is not None and "trial" in f.columns and f["trial"].notna().any():
+        f = f[f["trial"] == trial]  # this trial's failures only, not its task's other trials
     for _, row in f.head(3).iterrows():
         what = " / ".join(str(v) for v in (row["step"], row["category"], row["classification"]) if pd.notna(v))
         reason = safe.clean(row["error"], max_chars=300) if pd.notna(row["error"]) else ""

@@ -817,8 +817,8 @@ def write_sample(directory: str | Path) -> Path:
     """The bundled trace sample: the pydantic-ai scenarios (SDK, OpenInference attributes
     too) and the MassGen session, as the Collector's file exporter writes them, in
     ``directory/otlp/``; listed in ``directory/samples.json``. Real instrumentation, so ids
-    and times differ at each run: regenerate with
-    ``.venv/bin/python -m tests.writers.otel_traces sample_logs``."""
+    and times differ at each run; the kit ships a copy (``analysis_kit/samples/otlp.py`` says
+    how to replace it)."""
     base = Path(directory)
     target = base / SAMPLE_NAME
     target.mkdir(parents=True, exist_ok=True)
