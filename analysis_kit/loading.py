@@ -105,7 +105,7 @@ def load(path: str | os.PathLike, *, format: str | None = None, strict: bool = F
         if not p.exists():
             raise LoadError("no such file or directory", file=str(p))
     chosen = spec.options_from(options, p)
-    key = cache_key(p, spec, chosen) if cache and spec.cacheable else None
+    key = cache_key(p, spec, chosen) if cache and spec.cacheable and _worth_caching(p, spec) else None
     if key is not None:
         cached = cache_mod.get(key)
         if cached is not None:
@@ -153,6 +153,27 @@ class _gc_paused:
         return False
 
 
+# Below this size a run parses about as fast as the cache reads it back (a 377 KB tau2
+# results file: 19 ms to parse, 18 ms to read from the cache, 23 ms to write it there), so
+# caching would only double its first load. Measured in benchmarks/bench_load_runs.py.
+CACHE_MIN_BYTES = 4 << 20
+
+
+def _worth_caching(path: Path, spec: Format) -> bool:
+    read = Path(spec.cache_source(path)) if spec.cache_source else path
+    try:
+        if read.is_file():
+            return read.stat().st_size >= CACHE_MIN_BYTES
+        total = 0
+        for root, _dirs, files in os.walk(read):
+            total += sum(os.stat(os.path.join(root, f)).st_size for f in files)
+            if total >= CACHE_MIN_BYTES:
+                return True
+    except OSError:
+        return False
+    return False
+
+
 def _raise_first_problem(run: Run, strict: bool) -> None:
     if strict and len(run.problems):
         first = run.problems.iloc[0]
@@ -164,6 +185,8 @@ def check_contract(run: Run, strict: bool = False) -> None:
     """Problem rows for what breaks the tables' contract: events of a kind analyses do not
     know (they would be silently left out of every analysis)."""
     kinds = run.events["kind"]
+    if set(pd.unique(kinds.dropna())) <= KINDS.keys() and not kinds.isna().any():
+        return  # the usual case, without counting
     counts = kinds.value_counts(dropna=False)
     rows = []
     for kind, n in counts.items():
@@ -228,17 +251,65 @@ def expand_runs(paths: Iterable[str | os.PathLike]) -> list[Path]:
     return out
 
 
-def _load_one(args: tuple) -> tuple[str, Run | None, str | None]:
-    path, format, strict, options, on_error = args
-    try:
-        return str(path), load(path, format=format, strict=strict, **options), None
-    except LoadError as exc:
-        if on_error == "raise":
-            raise
-        return str(path), None, str(exc.reason if exc.file == str(path) else exc)
+def _load_job(job: tuple) -> list[tuple[str, Run | None, str | None]]:
+    """One job of ``load_runs``: ``(paths, format, strict, options, on_error)``. One path is
+    loaded by ``load``; several (small runs of a format with ``load_many``) into one set of
+    tables. Returns (path, run or None, why not) per run."""
+    paths, format, strict, options, on_error = job
+    if len(paths) == 1:
+        path = paths[0]
+        try:
+            return [(str(path), load(path, format=format, strict=strict, **options), None)]
+        except LoadError as exc:
+            if on_error == "raise":
+                raise
+            return [(str(path), None, str(exc.reason if exc.file == str(path) else exc))]
+    spec = get_format(format)
+    with _gc_paused():
+        run, failed = spec.load_many(paths, strict=strict)
+    if failed and on_error == "raise":
+        raise LoadError(failed[0][1], file=failed[0][0])
+    for meta in run.meta.get("runs") or [run.meta]:
+        meta.setdefault("source_format", spec.name)
+    check_contract(run, strict)
+    from .pricing import estimate_costs
+
+    estimate_costs(run)
+    return [(", ".join(map(str, paths)), run, None)] + [(p, None, r) for p, r in failed]
 
 
 POOL_MIN_RUNS = 16  # fewer runs than this are loaded in this process (a pool costs ~0.5 s)
+BATCH_RUNS = 64  # small runs of one format loaded into one set of tables at a time
+
+
+def _jobs(paths: list[Path], format: str | None, strict: bool, options: dict, on_error: str) -> list[tuple]:
+    """The jobs of ``load_runs``, in the paths' order: consecutive small runs of a format that
+    can load several at once (``Format.load_many``, no options, not worth caching) share a
+    job of up to BATCH_RUNS paths; every other path is a job of its own."""
+    jobs: list[tuple] = []
+    batch: list[Path] = []
+    batch_format = None
+    for path in paths:
+        spec = None
+        if not options:
+            try:
+                spec = get_format(format) if format else _resolve(path)[1]
+            except LoadError:
+                spec = None
+            if spec is not None and (spec.load_many is None or (spec.cacheable and _worth_caching(path, spec))):
+                spec = None
+        if spec is not None and (batch_format == spec.name or not batch) and len(batch) < BATCH_RUNS:
+            batch.append(path)
+            batch_format = spec.name
+            continue
+        if batch:
+            jobs.append((batch, batch_format, strict, options, on_error))
+        batch, batch_format = ([path], spec.name) if spec is not None else ([], None)
+        if spec is None:
+            jobs.append(([path], format, strict, options, on_error))
+    if batch:
+        jobs.append((batch, batch_format, strict, options, on_error))
+    return jobs
 
 
 def load_runs(paths: Iterable[str | os.PathLike], *, format: str | None = None,
@@ -250,7 +321,9 @@ def load_runs(paths: Iterable[str | os.PathLike], *, format: str | None = None,
     A folder of several runs counts as each of them. Run ids are made unique (a second run
     named ``r`` becomes ``r#2``). ``on_error="skip"`` leaves out the paths that do not load
     and lists them in ``run.problems``; ``"raise"`` (the default) raises the first. Many runs
-    load on ``workers`` processes (default: every core, from ``POOL_MIN_RUNS`` runs up).
+    load on ``workers`` processes (default: every core, from ``POOL_MIN_RUNS`` runs up), and
+    small runs of a format that can (tau2 results) are built into one set of tables per
+    batch: a run of a few hundred rows costs more in building its frames than in parsing.
 
     >>> runs = load_runs(["a.json", "b.json"], on_error="skip")   # doctest: +SKIP
     """
@@ -261,14 +334,18 @@ def load_runs(paths: Iterable[str | os.PathLike], *, format: str | None = None,
     paths = expand_runs(paths)
     if not paths:
         raise LoadError("load_runs needs at least one path")
-    jobs = [(p, format, strict, options, on_error) for p in paths]
+    jobs = _jobs(paths, format, strict, options, on_error)
     workers = (os.cpu_count() or 1) if workers is None else workers
-    bar = dict(desc="loading runs", unit="run", total=len(jobs),
+    bar = dict(desc="loading runs", unit="run", total=len(paths),
                disable=None if progress is None else not progress)
-    if workers > 1 and len(jobs) >= POOL_MIN_RUNS:
+    if workers > 1 and len(paths) >= POOL_MIN_RUNS and len(jobs) > 1:
         results = _pooled(jobs, workers, bar)
     else:
-        results = [_load_one(job) for job in tqdm(jobs, **bar)]
+        results = []
+        with tqdm(**bar) as progress_bar:
+            for job in jobs:
+                results += _load_job(job)
+                progress_bar.update(len(job[0]))
     runs = [run for _, run, _ in results if run is not None]
     skipped = [(path, reason) for path, run, reason in results if run is None]
     if not runs:
@@ -283,7 +360,7 @@ def load_runs(paths: Iterable[str | os.PathLike], *, format: str | None = None,
 
 
 def _pooled(jobs: list, workers: int, bar: dict) -> list:
-    """``_load_one`` of each job on a process pool, in order.
+    """``_load_job`` of each job on a process pool, results in the jobs' order.
 
     Workers are forked (they start at once and need no ``if __name__ == "__main__"`` guard in
     a user's script), unless polars has run in this process: forking while its thread pool
@@ -301,6 +378,9 @@ def _pooled(jobs: list, workers: int, bar: dict) -> list:
         ctx.set_forkserver_preload(["analysis_kit.loading"])
     else:
         ctx = mp.get_context("fork")
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
-        chunk = max(1, min(64, len(jobs) // (workers * 8)))
-        return list(tqdm(pool.map(_load_one, jobs, chunksize=chunk), **bar))
+    results = []
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool, tqdm(**bar) as progress:
+        for job, done in zip(jobs, pool.map(_load_job, jobs)):
+            results += done
+            progress.update(len(job[0]))
+    return results

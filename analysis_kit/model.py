@@ -184,8 +184,15 @@ def _na_array(kind: str, n: int):
     if kind == "bool":
         return pd.arrays.BooleanArray(np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
     if kind in ("str", "json"):
-        return pd.array(pa.nulls(n, pa.large_string()), dtype=dtype)
+        return _na_strings(n) if n <= 100_000 else pd.array(pa.nulls(n, pa.large_string()), dtype=dtype)
     return pd.array([None] * n, dtype=dtype)
+
+
+@functools.lru_cache(maxsize=256)
+def _na_strings(n: int):
+    """An all-NA string column (immutable Arrow data, so safe to share): made once per length,
+    as a small run has several such columns and each costs a conversion from Arrow."""
+    return pd.array(pa.nulls(n, pa.large_string()), dtype="string")
 
 
 def _repeated(value: str, n: int) -> pd.Categorical:
@@ -453,41 +460,49 @@ class Run:
 
 def concat_runs(runs: list[Run]) -> Run:
     """Concatenate runs into one with a ``run_id`` column; run ids are made unique (a second
-    ``r`` becomes ``r#2``). Each table is concatenated once; ``run_id`` is one categorical
-    column built from the rows' run numbers, not a string per row."""
+    ``r`` becomes ``r#2``). A run that already holds several (a ``load_runs`` result, or a
+    loader's batch) is taken whole. Each table is concatenated once, and ``run_id`` becomes
+    one categorical column (categories sorted, as a text column would group)."""
     seen: dict[str, int] = {}
+    used: set[str] = set()
     metas, frames = [], {t: [] for t in TABLES}
     for run in runs:
+        renamed = {}
         for sub in (run.meta.get("runs") or [run.meta]):
             rid = str(sub.get("run_id"))
-            sub_run = run.select(rid) if run.meta.get("runs") else run
-            seen[rid] = seen.get(rid, 0) + 1
+            base = rid.split("#")[0] if rid not in seen and rid in used else rid
+            new_id, n = rid, seen.get(base, 1)
+            while new_id in used:  # a second "r" is "r#2", and never an "r#2" already there
+                n += 1
+                new_id = f"{base}#{n}"
+            seen[base] = n
+            used.add(new_id)
             meta = dict(sub)
-            meta["run_id"] = rid if seen[rid] == 1 else f"{rid}#{seen[rid]}"
+            meta["run_id"] = new_id
+            renamed[rid] = meta["run_id"]
             metas.append(meta)
-            for t in TABLES:
-                frames[t].append(getattr(sub_run, t))
-    run_ids = pd.Index([m["run_id"] for m in metas])
-    # Categories in sorted order, as a string column would group and sort.
-    categories = run_ids.sort_values()
-    position = categories.get_indexer(run_ids).astype(np.int32)
+        for t in TABLES:
+            frame = getattr(run, t)
+            if len(frame):
+                ids = frame["run_id"].astype("string").fillna(next(iter(renamed.values())) if len(renamed) == 1 else pd.NA)
+                frames[t].append((frame, ids.map(renamed) if any(k != v for k, v in renamed.items()) else ids))
+    categories = pd.Index(sorted(m["run_id"] for m in metas))
     tables = {}
     for t in TABLES:
-        sizes = np.array([len(f) for f in frames[t]])
-        parts = [f.drop(columns="run_id") for f in frames[t] if len(f)]
-        if not parts:
+        if not frames[t]:
             tables[t] = empty_table(t)
             continue
+        parts = [f for f, _ in frames[t]]
         frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
-        codes = np.repeat(position, sizes)
-        frame.insert(0, "run_id", pd.Categorical.from_codes(codes, categories=categories))
+        ids = np.concatenate([i.to_numpy(dtype=object) for _, i in frames[t]])
+        frame["run_id"] = pd.Categorical(ids, categories=categories)
         tables[t] = frame
     formats = sorted({str(m.get("source_format")) for m in metas})
     meta = {
         "run_id": "+".join(m["run_id"] for m in metas) if len(metas) <= 4 else f"{len(metas)} runs",
         "source_format": formats[0] if len(formats) == 1 else "mixed",
         "runs": metas,
-        "run_ids": list(run_ids),
+        "run_ids": [m["run_id"] for m in metas],
     }
     return Run(meta=meta, **tables)
 

@@ -34,10 +34,14 @@ def estimate_costs(run: Run) -> None:
     ev = run.events
     if ev.empty:
         return
-    tokens = ev["input_tokens"].notna() | ev["output_tokens"].notna()
-    need = (ev["kind"].isin(LLM_KINDS).fillna(False).to_numpy(dtype=bool)
-            & ev["cost_usd"].isna().to_numpy() & tokens.to_numpy(dtype=bool)
-            & ev["name"].notna().to_numpy(dtype=bool))
+    unpriced = np.isnan(ev["cost_usd"].to_numpy(dtype="float64"))
+    if not unpriced.any():
+        return
+    tokens = ev["input_tokens"].notna().to_numpy(dtype=bool) | ev["output_tokens"].notna().to_numpy(dtype=bool)
+    need = unpriced & tokens
+    if not need.any():
+        return
+    need &= ev["kind"].isin(LLM_KINDS).to_numpy(dtype=bool) & ev["name"].notna().to_numpy(dtype=bool)
     if not need.any():
         return
     rows = ev.loc[need, ["name", "start", "end", "input_tokens", "output_tokens", "cached_tokens"]]

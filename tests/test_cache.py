@@ -22,7 +22,22 @@ def test_tau2_dir_results_json_cache_sees_changes_in_simulations(tmp_path):
     assert cache_key(results, "tau2_results") != key_before
 
 
-def test_second_load_comes_from_cache(tmp_path):
+@pytest.fixture
+def cache_everything(monkeypatch):
+    """Cache runs of any size (the bundled samples are below the size worth caching)."""
+    from analysis_kit import loading
+
+    monkeypatch.setattr(loading, "CACHE_MIN_BYTES", 0)
+
+
+def test_small_runs_are_not_cached(tmp_path):
+    """A run below CACHE_MIN_BYTES parses about as fast as the cache reads it back."""
+    path = write_samples(tmp_path, formats=["tau2_results"])[0]
+    ak.load(path)
+    assert cache.get(cache_key(path, "tau2_results")) is None
+
+
+def test_second_load_comes_from_cache(tmp_path, cache_everything):
     path = write_samples(tmp_path, formats=["tau2_results"])[0]
     first = ak.load(path)
     assert cache.get(cache_key(path, "tau2_results")) is not None
@@ -57,7 +72,7 @@ def test_a_changed_loader_invalidates_the_cache(tmp_path, monkeypatch, module):
     assert cache_key(path, "maseval") == before
 
 
-def test_options_are_part_of_the_key_and_do_not_switch_the_cache_off(tmp_path):
+def test_options_are_part_of_the_key_and_do_not_switch_the_cache_off(tmp_path, cache_everything):
     from analysis_kit.samples import tau2_profile
 
     path = tau2_profile.write(tmp_path, seed=3, size=1)

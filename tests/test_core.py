@@ -310,10 +310,34 @@ def test_load_runs_on_a_process_pool_equals_in_process(tmp_path):
     paths = [tau2_results.write(tmp_path / str(i), seed=i, size=1) for i in range(3)]
     serial = ak.load_runs(paths, workers=1)
     from analysis_kit import loading
-    pooled = loading._pooled([(p, None, False, {}, "raise") for p in paths], 2, {"disable": True})
+    pooled = loading._pooled([([p], None, False, {}, "raise") for p in paths], 2, {"disable": True})
     combined = ak.concat_runs([r for _, r, _ in pooled])
     assert combined.run_ids == serial.run_ids
-    pd.testing.assert_frame_equal(combined.tasks, serial.tasks, check_dtype=False)  # pyarrow strings from the cache
+    pd.testing.assert_frame_equal(combined.tasks, serial.tasks, check_dtype=False)
+
+
+def test_many_small_runs_batched_equal_one_by_one(tmp_path):
+    """Small tau2 runs load into one set of tables per batch (Format.load_many): the same
+    tables, ids and problems as loading each and concatenating."""
+    from analysis_kit import loading
+    from analysis_kit.samples import tau2_results
+
+    paths = [tau2_results.write(tmp_path / str(i), seed=i % 3, size=1) for i in range(5)]
+    damaged = paths[3].read_text().replace('"reward": 1.0', '"reward": "high"', 1)
+    paths[3].write_text(damaged)
+    jobs = loading._jobs(paths, None, False, {}, "raise")
+    assert [len(j[0]) for j in jobs] == [5] and jobs[0][1] == "tau2_results"
+    batched = ak.load_runs(paths, workers=1)
+    one_by_one = ak.concat_runs([ak.load(p) for p in paths])
+    assert batched.run_ids == one_by_one.run_ids == ["tau2_airline_results"] + [
+        f"tau2_airline_results#{i}" for i in range(2, 6)]
+    for table in ("tasks", "events", "messages", "failures", "problems"):
+        pd.testing.assert_frame_equal(getattr(batched, table).astype(str), getattr(one_by_one, table).astype(str),
+                                      check_dtype=False, obj=table)
+    assert batched.problems["run_id"].tolist() == ["tau2_airline_results#4"]
+    assert [m["path"] for m in batched.meta["runs"]] == [str(p) for p in paths]
+    summary = batched.summary().set_index("run_id")
+    assert summary.loc["tau2_airline_results#2", "tasks"] == len(ak.load(paths[1]).tasks)
 
 
 def test_unknown_event_kinds_are_problem_rows(example_format, tmp_path, monkeypatch):

@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..model import NONNEGATIVE, SCHEMA, _na_array, to_json_text
+from ..model import NONNEGATIVE, SCHEMA, _na_array, _repeated, to_json_text
 from ._values import Where, utc_column
 
 _NOT_OBJECT = object()  # a path ran into a value that is not an object
@@ -193,9 +193,10 @@ class Table:
                 return column.path
         return name
 
-    def frame(self) -> pd.DataFrame:
+    def frame(self, run_id: str | None = None) -> pd.DataFrame:
         """The table: every standard column first, in the contract's order and types (NA where
-        no row had a value), then the extra columns."""
+        no row had a value), then the extra columns. ``run_id`` fills that column (as ``Run``
+        would, without a second pass over the frame)."""
         names = list(dict.fromkeys(key for shape in set(map(tuple, self.rows)) for key in shape))
         grid = _grid(self.rows, names)
         columns = {}
@@ -204,6 +205,8 @@ class Table:
             columns[name] = typed(grid[:, j], kind, name, _Named(self, name), name in NONNEGATIVE.get(self.name, ()))
         ordered = {name: columns.pop(name) if name in columns else _na_array(kind, self.n)
                    for name, kind in SCHEMA[self.name]}
+        if run_id is not None:
+            ordered["run_id"] = _repeated(run_id, self.n)
         for name, kind in self.declared.items():  # declared extra columns exist even when empty
             if name not in ordered:
                 ordered[name] = columns.pop(name) if name in columns else _na_array(kind, self.n)

@@ -40,7 +40,9 @@ class Format:
     - ``cache_source(path) -> Path``: what a load reads when it is more than ``path``;
     - ``samples``: ``{sample name: "module:function"}`` writing sample runs of this format
       (``function(directory, *, seed, size) -> Path``);
-    - ``priority``: detection order, lowest first (the first ``sniff`` that accepts wins).
+    - ``priority``: detection order, lowest first (the first ``sniff`` that accepts wins);
+    - ``load_many(paths, *, strict=False) -> (Run, [(path, reason)])``: optional, several runs
+      into one set of tables (``load_runs`` uses it for many small runs).
     """
 
     name: str
@@ -52,6 +54,7 @@ class Format:
     samples: Mapping[str, str] = field(default_factory=dict)
     priority: int = 50
     description: str = ""
+    load_many: Callable[..., Any] | None = None
 
     def option_fields(self) -> dict[str, Any]:
         """``{name: type}`` of the options (types resolved from the dataclass's annotations)."""

@@ -32,12 +32,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..model import Problems, Run
 from ._columns import Table
-from ._read import MISSING, Source, head, parse_json, read_text
+from ._read import MISSING, Source, head
 from ._registry import Format, register
+from ._tau2 import document, failed_checks, layout, load_sim_files
 from ._values import Where, short_json
 
 FORMAT = "tau2_results"
@@ -48,11 +50,6 @@ ERROR_TERMINATIONS = frozenset({
     "unexpected_error", "context_window_exceeded", "timeout",
 })
 NORMAL_TERMINATIONS = frozenset({"user_stop", "agent_stop"})
-# (field of reward_info, its RewardType name in reward_basis / reward_breakdown)
-CHECKS = (("db_check", "DB"), ("action_checks", "ACTION"), ("nl_assertions", "NL_ASSERTION"),
-          ("communicate_checks", "COMMUNICATE"), ("env_assertions", "ENV_ASSERTION"))
-CHECK_LABELS = {"action_checks": "actions not matched", "env_assertions": "env assertions not met",
-                "nl_assertions": "nl assertions not met", "communicate_checks": "not communicated"}
 TASK_EXTRAS = {"simulation_id": "str", "agent_cost": "float", "user_cost": "float", "num_messages": "int",
                "num_ticks": "int", "mode": "str"}
 ROLE_AGENT = {"assistant": "agent", "user": "user_simulator", "tool": "tool", "system": "system"}
@@ -84,8 +81,9 @@ def sniff(path: Path) -> bool:
 class _Simulations:
     """The tables of a run, one simulation at a time."""
 
-    def __init__(self, problems: Problems, domain: str | None, agent_model: str | None, user_model: str | None):
-        self.problems, self.domain, self.agent_model, self.user_model = problems, domain, agent_model, user_model
+    def __init__(self, problems: Problems):
+        self.problems = problems
+        self.run_id = self.domain = self.agent_model = self.user_model = None
         self.seen: dict[str, Where] = {}
         self.tasks, self.messages, self.events = Table("tasks", TASK_EXTRAS), Table("messages"), Table("events")
         self.failures = Table("failures", {"simulation_id": "str"})
@@ -124,7 +122,7 @@ class _Simulations:
         if ticks is not None and type(ticks) is not list:
             where.wrong("ticks", "a list", ticks)
             ticks = None
-        context = dict(task_id=task_id, trial=trial)
+        context = dict(run_id=self.run_id, task_id=task_id, trial=trial)
         in_tok, out_tok = self.add_messages(messages, where, sim_id, start, context) if messages else (None, None)
         if reason in ERROR_TERMINATIONS:
             status, error = reason, f"terminated: {reason}"
@@ -187,7 +185,7 @@ class _Simulations:
                            cost, None, sim_id, context)
             calls_text = self.tool_calls(calls, where, i, agent, ts, sim_id, context, pending) if calls else None
             self.messages.add_row(where, {
-                "task_id": context["task_id"], "trial": context["trial"], "agent": agent, "idx": i, "role": role,
+                "run_id": self.run_id, "task_id": context["task_id"], "trial": context["trial"], "agent": agent, "idx": i, "role": role,
                 "content": content, "tool_calls": calls_text, "tool_call_id": call_id, "name": name, "timestamp": ts,
                 "input_tokens": p_tok, "output_tokens": c_tok, "cost_usd": cost})
             prev_ts = ts or prev_ts
@@ -218,14 +216,15 @@ class _Simulations:
 
     def event(self, where: Where, agent: str, kind: str, name: str | None, start: Any, end: Any, in_tok: Any,
               out_tok: Any, cost: Any, attrs: str | None, sim_id: str | None, context: dict) -> int:
-        self.events.add_row(where, {"task_id": context["task_id"], "trial": context["trial"], "agent": agent,
+        self.events.add_row(where, {"run_id": self.run_id, "task_id": context["task_id"], "trial": context["trial"],
+                                    "agent": agent,
                                     "thread": sim_id, "kind": kind, "name": name, "start": start, "end": end,
                                     "input_tokens": in_tok, "output_tokens": out_tok, "cost_usd": cost, "attrs": attrs})
         return self.events.n - 1
 
     def add_failure(self, reward_info: dict, reward: Any, reason: str | None, where: Where, sim_id: str | None,
                     context: dict) -> None:
-        failed = _failed_checks(reward_info, where)
+        failed = failed_checks(reward_info, where)
         counted = [(step, text) for step, text, in_basis in failed if in_basis]
         others = [(step, f"{text} (not counted in the reward)") for step, text, in_basis in failed if not in_basis]
         parts = [f"{step}: {text}" for step, text in counted + others]
@@ -239,55 +238,28 @@ class _Simulations:
         self.failures.append(where, **context, category=self.domain, step=step,
                              error="; ".join(parts)[:ERROR_CUT * 2], simulation_id=sim_id)
 
-    def frames(self) -> dict[str, pd.DataFrame]:
-        tasks, events = self.tasks.frame(), self.events.frame()
+    def frames(self, run_id: str) -> dict[str, pd.DataFrame]:
+        tasks, events = self.tasks.frame(run_id), self.events.frame(run_id)
         if len(tasks):  # a missing duration is the span between start and end
-            tasks["duration_s"] = tasks["duration_s"].fillna((tasks["end"] - tasks["start"]).dt.total_seconds())
+            span = _seconds_between(tasks["start"], tasks["end"])
+            tasks["duration_s"] = np.where(np.isnan(tasks["duration_s"]), span, tasks["duration_s"])
         if len(events):
-            events["duration_ms"] = (events["end"] - events["start"]).dt.total_seconds() * 1000.0
-        return {"tasks": tasks, "messages": self.messages.frame(), "events": events,
-                "failures": self.failures.frame()}
+            events["duration_ms"] = _seconds_between(events["start"], events["end"]) * 1000.0
+        return {"tasks": tasks, "messages": self.messages.frame(run_id), "events": events,
+                "failures": self.failures.frame(run_id)}
+
+
+def _seconds_between(start: pd.Series, end: pd.Series) -> np.ndarray:
+    """end - start in seconds, NaN where either is unknown (numpy on the nanoseconds)."""
+    a, b = start.to_numpy(dtype="datetime64[ns]"), end.to_numpy(dtype="datetime64[ns]")
+    out = (b - a).astype("float64") / 1e9
+    out[np.isnat(a) | np.isnat(b)] = np.nan
+    return out
 
 
 def _iso(value: Any, name: str, where: Where) -> Any:
     """An ISO time string kept for the table to parse (all at once); anything else is NA."""
     return value if value is None or type(value) is str else where.wrong(name, "an ISO time string", value)
-
-
-def _failed_checks(reward_info: dict, where: Where) -> list[tuple[str, str, bool]]:
-    """(step, what failed, counted in the reward) for each failing check, in tau2's order."""
-    basis = reward_info.get("reward_basis")
-    basis = set(basis) if type(basis) is list and all(type(b) is str for b in basis) else None
-    breakdown = reward_info.get("reward_breakdown")
-    breakdown = breakdown if type(breakdown) is dict else {}
-    failed = []
-    for key, reward_type in CHECKS:
-        text = _check_failure(key, reward_info.get(key), where)
-        score = breakdown.get(reward_type)
-        if text is None and type(score) in _NUM and score < 1 - SUCCESS_TOLERANCE:
-            text = f"scored {score}"
-        if text is not None:
-            failed.append((key, text, basis is None or reward_type in basis))
-    return failed
-
-
-def _check_failure(key: str, value: Any, where: Where) -> str | None:
-    if value is None:
-        return None
-    if key == "db_check":
-        return "the database differs from the expected one" if where.mapping(value, key).get("db_match") is False else None
-    names = []
-    for check in where.listing(value, key):
-        if type(check) is not dict:
-            continue
-        if key == "action_checks" and check.get("action_match") is False:
-            action = check.get("action")
-            names.append(str(action.get("name")) if type(action) is dict else "?")
-        elif key != "action_checks" and check.get("met") is False:
-            inner = check.get("env_assertion")
-            names.append(str(inner.get("func_name")) if type(inner) is dict else "?" if key == "env_assertions"
-                         else str(check.get("nl_assertion" if key == "nl_assertions" else "info"))[:80])
-    return f"{CHECK_LABELS[key]}: {', '.join(names)}" if names else None
 
 
 def load(path: Path, *, strict: bool = False) -> Run:
@@ -296,88 +268,101 @@ def load(path: Path, *, strict: bool = False) -> Run:
     >>> run = load(Path("airline_grok-3-mini_10sims.json"))                 # doctest: +SKIP
     >>> run.tasks[["task_id", "trial", "reward", "success"]].head()         # doctest: +SKIP
     """
-    path, problems = Path(path), Problems(strict)
-    results_file, sims_dir = _layout(path)
-    doc, source = {}, Source(path, "")
-    if results_file.exists():
-        doc, source = _document(results_file, problems)
-    elif sims_dir is not None:
-        problems.add(results_file, None, "no results.json: run metadata is unknown")
-    top = Where(problems, source.path, locate=lambda key: source.key_line(key))
-    if doc is MISSING or type(doc) is not dict:
-        if doc is not MISSING:
-            top.wrong("the top level", "a tau2 results object", doc, "not read")
-        doc = {}
-    info = top.mapping(doc.get("info"), "info")
-    agent_info, user_info, env_info = (top.mapping(info.get(k), k) for k in ("agent_info", "user_info", "environment_info"))
-    domain = _str(env_info.get("domain_name"))
-    agent_model, user_model = _str(agent_info.get("llm")), _str(user_info.get("llm"))
-    sims = _Simulations(problems, domain, agent_model, user_model)
-    listed = doc.get("simulations")
-    if listed is not None and type(listed) is not list:
-        top.wrong("simulations", "a list", listed, "none read")
-        listed = None
-    for k, sim in enumerate(listed or ()):
-        sims.add(sim, Where(problems, source.path,
-                            locate=lambda key, k=k: source.element_line("simulations", k, key)))
-    if sims_dir is not None:
-        _load_sim_files(sims_dir, sims, problems, doc.get("simulation_index"), top)
-    tables = sims.frames()
-    tasks_defined = doc.get("tasks")
-    if tasks_defined is not None and type(tasks_defined) is not list:
-        top.wrong("tasks", "a list", tasks_defined, "not counted")
-        tasks_defined = None
-    run_id = path.stem if path.is_file() else path.name
-    meta = _meta(path, run_id, doc, info, domain, agent_model, user_model, tables["tasks"], tasks_defined,
-                 "dir" if sims_dir is not None else "json")
-    return Run(meta=meta, problems=problems.frame(), **tables)
+    runs = _Runs(strict)
+    runs.read(Path(path))
+    return runs.run()
 
 
-def _document(file: Path, problems: Problems) -> tuple[Any, Source]:
-    text = read_text(file, problems)
-    source = Source(file, text or "")
-    if text is None:
-        return MISSING, source
-    doc, _ = parse_json(source, problems, arrays={"simulations": "simulation"})
-    return doc, source
+def load_many(paths: list[Path], *, strict: bool = False) -> tuple[Run, list[tuple[str, str]]]:
+    """Several runs into one set of tables (one frame per table, not one per run: a run of a
+    few hundred rows costs more in building its frames than in parsing), and the paths that
+    could not be read with the reason. The run ids are the files' stems (``r#2`` for a second
+    ``r``), as ``load_runs`` names them."""
+    runs, failed = _Runs(strict), []
+    for path in paths:
+        try:
+            runs.read(Path(path))
+        except OSError as exc:
+            if strict:
+                raise
+            failed.append((str(path), f"cannot read: {exc}"))
+    return runs.run(), failed
+
+
+class _Runs:
+    """Runs read one after another into shared tables."""
+
+    def __init__(self, strict: bool):
+        self.problems = Problems(strict)
+        self.sims = _Simulations(self.problems)
+        self.metas: list[dict] = []
+        self.ids: dict[str, int] = {}
+
+    def read(self, path: Path) -> None:
+        problems, sims = self.problems, self.sims
+        first_problem = len(problems)
+        results_file, sims_dir = layout(path)
+        doc, source = {}, Source(path, "")
+        if results_file.exists():
+            doc, source = document(results_file, problems)
+        elif sims_dir is not None:
+            problems.add(results_file, None, "no results.json: run metadata is unknown")
+        top = Where(problems, source.path, locate=lambda key: source.key_line(key))
+        if doc is MISSING or type(doc) is not dict:
+            if doc is not MISSING:
+                top.wrong("the top level", "a tau2 results object", doc, "not read")
+            doc = {}
+        info = top.mapping(doc.get("info"), "info")
+        agent_info, user_info, env_info = (top.mapping(info.get(k), k) for k in ("agent_info", "user_info", "environment_info"))
+        stem = path.stem if path.is_file() else path.name
+        self.ids[stem] = self.ids.get(stem, 0) + 1
+        sims.run_id = stem if self.ids[stem] == 1 else f"{stem}#{self.ids[stem]}"
+        sims.domain, sims.seen = _str(env_info.get("domain_name")), {}
+        sims.agent_model, sims.user_model = _str(agent_info.get("llm")), _str(user_info.get("llm"))
+        listed = doc.get("simulations")
+        if listed is not None and type(listed) is not list:
+            top.wrong("simulations", "a list", listed, "none read")
+            listed = None
+        for k, sim in enumerate(listed or ()):
+            sims.add(sim, Where(problems, source.path,
+                                locate=lambda key, k=k: source.element_line("simulations", k, key)))
+        if sims_dir is not None:
+            load_sim_files(sims_dir, sims, problems, doc.get("simulation_index"), top)
+        tasks_defined = doc.get("tasks")
+        if tasks_defined is not None and type(tasks_defined) is not list:
+            top.wrong("tasks", "a list", tasks_defined, "not counted")
+            tasks_defined = None
+        for row in problems.rows[first_problem:]:
+            row["run_id"] = sims.run_id
+        self.metas.append(_meta(path, sims.run_id, doc, info, sims.domain, sims.agent_model, sims.user_model,
+                                tasks_defined, "dir" if sims_dir is not None else "json"))
+
+    def run(self) -> Run:
+        one = self.metas[0]["run_id"] if len(self.metas) == 1 else None
+        tables = self.sims.frames(one)
+        tasks = tables["tasks"]
+        if len(tasks):  # started/ended of each run from its simulations
+            spans = tasks.groupby(tasks["run_id"].astype(str), sort=False).agg(start=("start", "min"), end=("end", "max"))
+        for meta in self.metas:
+            started = spans["start"].get(meta["run_id"], pd.NaT) if len(tasks) else pd.NaT
+            ended = spans["end"].get(meta["run_id"], pd.NaT) if len(tasks) else pd.NaT
+            if pd.isna(started) and meta["timestamp"]:
+                started = pd.to_datetime(meta["timestamp"], utc=True, errors="coerce")
+            meta["started"], meta["ended"] = (None if pd.isna(started) else started), (None if pd.isna(ended) else ended)
+            meta["simulations"] = int((tasks["run_id"] == meta["run_id"]).sum()) if len(tasks) else 0
+        problems = self.problems.frame(one)
+        if one is not None:
+            return Run(meta=self.metas[0], problems=problems, **tables)
+        meta = {"run_id": f"{len(self.metas)} runs", "source_format": FORMAT, "runs": self.metas,
+                "run_ids": [m["run_id"] for m in self.metas]}
+        return Run(meta=meta, problems=problems, **tables)
 
 
 def cache_source(path: Path) -> Path:
     """What a load of ``path`` reads, for the cache key: a results.json read in the dir
     format depends on its sibling simulations/ too."""
     path = Path(path)
-    return path.parent if path.is_file() and _layout(path)[1] is not None else path
-
-
-def _layout(path: Path) -> tuple[Path, Path | None]:
-    """(results file, simulations dir or None), as tau2's Results._detect_format decides."""
-    if path.is_dir():
-        return path / "results.json", path / "simulations"
-    sims_dir = path.parent / "simulations"
-    return path, (sims_dir if sims_dir.is_dir() else None)
-
-
-def _load_sim_files(sims_dir: Path, sims: _Simulations, problems: Problems, index: Any, top: Where) -> None:
-    """Add every ``simulations/*.json``; a file named in ``simulation_index`` but missing is a
-    problem (a broken one already has its own)."""
-    broken: set[str] = set()
-    for sim_file in sorted(sims_dir.glob("*.json")) if sims_dir.is_dir() else ():
-        found = Problems()  # a damaged file is skipped whole: half a simulation would mislead
-        doc, source = _document(sim_file, found)
-        for row in found.rows[:-1] if source.damaged else found.rows:
-            problems.add(row["file"], row["line"], row["reason"], row["raw"])
-        if source.damaged or doc is MISSING:
-            last = found.rows[-1] if found.rows else {"line": None, "reason": "unreadable", "raw": ""}
-            problems.add(sim_file, last["line"], f"simulation file is cut or invalid JSON ({last['reason']}); "
-                         "skipped", last["raw"])
-            broken.add(sim_file.stem)
-            continue
-        sims.add(doc, Where(problems, sim_file, locate=lambda key, s=source: s.key_line(key)))
-    for entry in index if type(index) is list else ():
-        sim_id = entry.get("id") if type(entry) is dict else None
-        if type(sim_id) is str and sim_id not in sims.seen and sim_id not in broken:
-            top.at(line=top.locate(sim_id)).problem(
-                f"simulation {sim_id} is in simulation_index but its file is missing", entry)
+    return path.parent if path.is_file() and layout(path)[1] is not None else path
 
 
 def _str(value: Any) -> str | None:
@@ -385,23 +370,18 @@ def _str(value: Any) -> str | None:
 
 
 def _meta(path: Path, run_id: str, doc: dict, info: dict, domain: str | None, agent_model: str | None,
-          user_model: str | None, tasks: pd.DataFrame, tasks_defined: list | None, layout: str) -> dict:
-    started, ended = (tasks["start"].min(), tasks["end"].max()) if len(tasks) else (pd.NaT, pd.NaT)
-    if pd.isna(started) and type(doc.get("timestamp")) is str:
-        started = pd.to_datetime(doc["timestamp"], utc=True, errors="coerce")
+          user_model: str | None, tasks_defined: list | None, layout: str) -> dict:
     return {"run_id": run_id, "source_format": FORMAT, "path": str(path), "benchmark": "tau2", "domain": domain,
             "models": [m for m in dict.fromkeys((agent_model, user_model)) if m],
             "agent_model": agent_model, "user_model": user_model,
-            "started": None if pd.isna(started) else started, "ended": None if pd.isna(ended) else ended,
             "num_trials": info.get("num_trials") if type(info.get("num_trials")) is int else None,
             "max_steps": info.get("max_steps"), "max_errors": info.get("max_errors"),
             "git_commit": _str(info.get("git_commit")), "timestamp": _str(doc.get("timestamp")),
-            "tasks_defined": None if tasks_defined is None else len(tasks_defined),
-            "simulations": len(tasks), "layout": layout}
+            "tasks_defined": None if tasks_defined is None else len(tasks_defined), "layout": layout}
 
 
 SPEC = register(Format(
-    name=FORMAT, sniff=sniff, load=load, cache_source=cache_source, priority=20,
+    name=FORMAT, sniff=sniff, load=load, load_many=load_many, cache_source=cache_source, priority=20,
     samples={"tau2_results": "analysis_kit.samples.tau2_results:write",
              "tau2_results_rerun": "analysis_kit.samples.tau2_results_rerun:write"},
     description="tau2-bench results JSON (one file, or results.json + simulations/)"))
