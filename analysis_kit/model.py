@@ -298,6 +298,10 @@ class Problems:
         raw = "" if raw is None else str(raw)
         self.rows.append({"file": file, "line": line, "reason": reason, "raw": raw[:RAW_CUT]})
 
+    def next_run(self) -> None:
+        """Start the next run of a batch: ``once`` says each reason once per run."""
+        self._once.clear()
+
     def once(self, file: Any, line: int | None, reason: str, raw: Any = "") -> None:
         """``add``, unless a problem with this reason was already added (say it once per run)."""
         if reason in self._once:

@@ -119,7 +119,9 @@ def test_real_voice_dir_format():
     assert task.status == "not_evaluated" and pd.isna(task.success) and pd.isna(task.cost_usd)
     assert task.duration_s == pytest.approx(352.87473287503235)
     assert run.meta["layout"] == "dir" and run.meta["domain"] == "retail"
-    assert run.failures.empty and run.problems.empty
+    assert run.failures.empty
+    # the voice ticks (full-duplex turns) are counted in num_ticks, not read: said once
+    assert run.problems["reason"].tolist() == ["not read: simulation.ticks"]
 
 
 def test_sniff():
@@ -415,3 +417,30 @@ def test_problem_lines_point_into_their_own_simulation(tmp_path):
     run = ak.load(path, cache=False)
     (row,) = run.problems.itertuples()
     assert row.line == want and "s3: reward should be a number" in row.reason
+
+
+def test_v1_generation_time_is_the_call_duration():
+    """tau2 v1 messages carry generation_time_seconds: the call's own duration, not the gap
+    since the previous message."""
+    import json
+
+    path = real("tau2_v1", "activegraph_20260531-193831_results.json")
+    doc = json.loads(path.read_text())
+    timed = [m["generation_time_seconds"] * 1000 for s in doc["simulations"] for m in s.get("messages") or []
+             if m.get("role") == "assistant" and m.get("generation_time_seconds") is not None]
+    run = ak.load(path)
+    calls = run.events[run.events.kind == "llm_call"]
+    assert sorted(calls.duration_ms.round(6)) == sorted(round(t, 6) for t in timed)
+    assert ((calls.end - calls.start).dt.total_seconds() * 1000 - calls.duration_ms).abs().max() < 1e-3
+    assert run.problems.empty
+
+
+def test_unread_parts_of_a_simulation_are_said_once_per_run(tmp_path):
+    sims = [_sim("s1", effect_timeline=[{"t": 1}]), _sim("s2", effect_timeline=[{"t": 2}])]
+    sims[0]["messages"][0]["latency_breakdown"] = {"ttft": 0.2}
+    run = ak.load(_write(tmp_path, sims))
+    assert sorted(run.problems.reason) == ["not read: message.latency_breakdown", "not read: simulation.effect_timeline"]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    runs = ak.load_runs([_write(tmp_path / "a", sims), _write(tmp_path / "b", sims)], workers=1)
+    assert runs.problems.groupby("run_id", observed=True).size().tolist() == [2, 2]  # once per run, in a batch too

@@ -121,12 +121,14 @@ def unread(record: Any, read: Iterable[str], where: Where, prefix: str, ignore: 
     version must not lose timed operations, messages, usage or errors quietly."""
     if not isinstance(record, dict):
         return
-    known = set(read) | set(ignore)
-    for key, value in record.items():
-        if key in known or value in (None, "", [], {}):
+    known = read if isinstance(read, (set, frozenset)) and not ignore else set(read) | set(ignore)
+    for key in record.keys() - known:  # the usual record has nothing else: one set difference
+        value = record[key]
+        if value in (None, "", [], {}):
             continue
         name = f"{prefix}.{key}" if prefix else str(key)
-        where.problems.once(where.file, where.line, f"not read: {name}", value)
+        line = where.locate(key) if where.locate is not None else where.line
+        where.problems.once(where.file, line, f"not read: {name}", value)
 
 
 class Table:

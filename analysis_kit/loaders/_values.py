@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -136,6 +136,14 @@ def _numpy_iso(values: np.ndarray, missing: np.ndarray) -> tuple | None:
     if not (inside | missing).all():
         return None  # out of range somewhere: the general path reports each
     return pd.array(us.astype("datetime64[ns]")).tz_localize("UTC").astype(UTC_NS), []
+
+
+def seconds_between(start: pd.Series, end: pd.Series) -> np.ndarray:
+    """end - start in seconds, NaN where either is unknown (numpy on the nanoseconds)."""
+    a, b = start.to_numpy(dtype="datetime64[ns]"), end.to_numpy(dtype="datetime64[ns]")
+    out = (b - a).astype("float64") / 1e9
+    out[np.isnat(a) | np.isnat(b)] = np.nan
+    return out
 
 
 def short_json(value: Any, cut: int = 200) -> str:

@@ -36,11 +36,11 @@ import numpy as np
 import pandas as pd
 
 from ..model import Problems, Run
-from ._columns import Table
+from ._columns import Table, unread
 from ._read import MISSING, Source, head
 from ._registry import Format, register
 from ._tau2 import document, failed_checks, layout, load_sim_files
-from ._values import Where, short_json
+from ._values import Where, seconds_between, short_json
 
 FORMAT = "tau2_results"
 SUCCESS_TOLERANCE = 1e-6  # tau2's is_successful()
@@ -50,6 +50,16 @@ ERROR_TERMINATIONS = frozenset({
     "unexpected_error", "context_window_exceeded", "timeout",
 })
 NORMAL_TERMINATIONS = frozenset({"user_stop", "agent_stop"})
+# Parts of a simulation and of a message the loader reads, and those it knowingly leaves (no
+# timing, messages, usage or errors in them); any other non-empty part is "not read: ...".
+SIM_READ = frozenset({"id", "task_id", "trial", "start_time", "end_time", "duration", "termination_reason", "agent_cost",
+                      "user_cost", "reward_info", "messages", "mode", "seed", "timestamp", "policy", "info",
+                      "speech_environment", "provider_session_id", "hallucination_retries_used"})
+MESSAGE_READ = frozenset({"role", "content", "tool_calls", "timestamp", "cost", "usage", "id", "error", "requestor",
+                          "generation_time_seconds", "name", "turn_idx", "raw_data", "is_audio", "audio_format",
+                          "audio_path", "audio_script_gold", "chunk_id", "is_final_chunk", "source",
+                          "contains_speech", "channel_effects", "source_effects", "speech_effects",
+                          "turn_taking_action", "utterance_ids"})
 TASK_EXTRAS = {"simulation_id": "str", "agent_cost": "float", "user_cost": "float", "num_messages": "int",
                "num_ticks": "int", "mode": "str"}
 ROLE_AGENT = {"assistant": "agent", "user": "user_simulator", "tool": "tool", "system": "system"}
@@ -92,6 +102,7 @@ class _Simulations:
         if type(sim) is not dict:
             where.wrong("a simulation", "an object", sim, "skipped")
             return
+        unread(sim, SIM_READ, where, "simulation")
         sim_id = where.string(sim.get("id"), "id")
         if sim_id is None:
             where.problem("no id; kept without one")
@@ -151,6 +162,7 @@ class _Simulations:
             if type(m) is not dict:
                 where.wrong(f"message #{i}", "an object", m, "skipped")
                 continue
+            unread(m, MESSAGE_READ, where, "message")
             role = m.get("role")
             agent = ROLE_AGENT.get(role) if type(role) is str else None
             if agent is None:
@@ -168,7 +180,7 @@ class _Simulations:
             c_tok = c_tok if type(c_tok) is int or c_tok is None else where.integer(c_tok, "completion_tokens")
             in_total = in_total if p_tok is None else (in_total or 0) + p_tok
             out_total = out_total if c_tok is None else (out_total or 0) + c_tok
-            calls, call_id, name = m.get("tool_calls"), None, None
+            calls, call_id, name, row = m.get("tool_calls"), None, None, None
             if role == "tool":
                 call_id = m.get("id") if type(m.get("id")) in (str, type(None)) else short_json(m.get("id"))
                 row = pending.pop(call_id, None)
@@ -178,11 +190,14 @@ class _Simulations:
                     if m.get("error") is True:
                         self.events.set(row, "error", (content or "error")[:ERROR_CUT])
             elif role == "assistant" and not (i == 0 and usage is None):  # not the fixed greeting
-                self.event(where, "agent", "llm_call", self.agent_model, prev_ts, ts, p_tok, c_tok, cost,
-                           '{"has_tool_calls": true}' if calls else '{"has_tool_calls": false}', sim_id, context)
+                row = self.event(where, "agent", "llm_call", self.agent_model, prev_ts, ts, p_tok, c_tok, cost,
+                                 '{"has_tool_calls": true}' if calls else '{"has_tool_calls": false}', sim_id, context)
             elif role == "user" and (cost is not None or usage is not None):
-                self.event(where, "user_simulator", "user_sim", self.user_model, prev_ts, ts, p_tok, c_tok,
-                           cost, None, sim_id, context)
+                row = self.event(where, "user_simulator", "user_sim", self.user_model, prev_ts, ts, p_tok, c_tok,
+                                 cost, None, sim_id, context)
+            if role in ("assistant", "user") and m.get("generation_time_seconds") is not None and row is not None:
+                # tau2 v1 times the model call itself: the span ends at the message, that long
+                self.events.set(row, "generation_s", where.number(m["generation_time_seconds"], "generation_time_seconds"))
             calls_text = self.tool_calls(calls, where, i, agent, ts, sim_id, context, pending) if calls else None
             self.messages.add_row(where, {
                 "run_id": self.run_id, "task_id": context["task_id"], "trial": context["trial"], "agent": agent, "idx": i, "role": role,
@@ -241,20 +256,17 @@ class _Simulations:
     def frames(self, run_id: str) -> dict[str, pd.DataFrame]:
         tasks, events = self.tasks.frame(run_id), self.events.frame(run_id)
         if len(tasks):  # a missing duration is the span between start and end
-            span = _seconds_between(tasks["start"], tasks["end"])
+            span = seconds_between(tasks["start"], tasks["end"])
             tasks["duration_s"] = np.where(np.isnan(tasks["duration_s"]), span, tasks["duration_s"])
         if len(events):
-            events["duration_ms"] = _seconds_between(events["start"], events["end"]) * 1000.0
+            events["duration_ms"] = seconds_between(events["start"], events["end"]) * 1000.0
+            if "generation_s" in events:  # measured, not derived: the call started that long before its message
+                timed = events["generation_s"].notna().to_numpy()
+                events.loc[timed, "duration_ms"] = events.loc[timed, "generation_s"] * 1000.0
+                events.loc[timed, "start"] = events.loc[timed, "end"] - pd.to_timedelta(events.loc[timed, "generation_s"], unit="s")
+                events = events.drop(columns="generation_s")
         return {"tasks": tasks, "messages": self.messages.frame(run_id), "events": events,
                 "failures": self.failures.frame(run_id)}
-
-
-def _seconds_between(start: pd.Series, end: pd.Series) -> np.ndarray:
-    """end - start in seconds, NaN where either is unknown (numpy on the nanoseconds)."""
-    a, b = start.to_numpy(dtype="datetime64[ns]"), end.to_numpy(dtype="datetime64[ns]")
-    out = (b - a).astype("float64") / 1e9
-    out[np.isnat(a) | np.isnat(b)] = np.nan
-    return out
 
 
 def _iso(value: Any, name: str, where: Where) -> Any:
@@ -319,6 +331,7 @@ class _Runs:
         sims.run_id = stem if self.ids[stem] == 1 else f"{stem}#{self.ids[stem]}"
         sims.domain, sims.seen = _str(env_info.get("domain_name")), {}
         sims.agent_model, sims.user_model = _str(agent_info.get("llm")), _str(user_info.get("llm"))
+        problems.next_run()
         listed = doc.get("simulations")
         if listed is not None and type(listed) is not list:
             top.wrong("simulations", "a list", listed, "none read")
