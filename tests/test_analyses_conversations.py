@@ -105,7 +105,8 @@ def test_repeated_tool_calls_events_fill_agents_without_message_calls():
     msgs = conform(sample_messages(), "messages")
     ev = pd.DataFrame({"task_id": ["t1"] * 2 + ["t5"] * 2, "trial": [0] * 4, "agent": ["agent"] * 2 + ["w"] * 2,
                        "kind": ["tool_call"] * 4, "name": ["get_order"] * 2 + ["run"] * 2,
-                       "attrs": ['{"inputs": {"id": 7, "full": true}}'] * 2 + ['{"arguments_preview": "ls -la"}'] * 2})
+                       "attrs": ['{"arguments": {"id": 7, "full": true}}'] * 2
+                       + ['{"arguments": "ls -la", "arguments_truncated": true}'] * 2})  # the contract's keys
     run = Run(meta={"run_id": "r"}, messages=msgs, events=ev)
     out = repeated_tool_calls(run)
     # t1/agent already has calls in messages: its events are not counted again

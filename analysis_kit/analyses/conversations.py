@@ -89,17 +89,12 @@ def message_counts(messages: Run | pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()[keys + fixed + others + ["tool_calls"]]
 
 
-ARGUMENT_KEYS = ("arguments", "args", "inputs", "arguments_preview")  # as loaders name them
-
-
 def _event_calls(events: pd.DataFrame) -> pd.DataFrame:
-    """Tool calls from tool_call events whose attrs carry the arguments (under one of
-    ``ARGUMENT_KEYS``; MassGen's ``arguments_preview`` is cut, so long calls that differ
-    only after the cut look the same)."""
+    """Tool calls from tool_call events whose attrs carry the ``arguments`` (the contract's
+    key, ``model.ATTR_KEYS``; where a source kept only a preview, ``arguments_truncated`` says
+    so, and long calls that differ only after the cut look the same)."""
     tools = events[events["kind"] == "tool_call"]
-    args = pd.Series(pd.NA, index=tools.index, dtype="object")
-    for key in ARGUMENT_KEYS:
-        args = args.fillna(attr(tools, key))
+    args = attr(tools, "arguments")
     tools = tools[args.notna()]
     return pd.DataFrame({
         "run_id": tools["run_id"], "task_id": tools["task_id"], "trial": tools["trial"],
