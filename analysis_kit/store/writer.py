@@ -77,21 +77,14 @@ def fingerprint(path: Path) -> tuple[int, int, str]:
     >>> fingerprint(f)[0]
     2
     """
-    st = path.stat()
+    from ..cache import path_stamp
+
+    stamp = path_stamp(path)
     if not path.is_dir():
-        return st.st_size, st.st_mtime_ns, f"file:{st.st_size}:{st.st_mtime_ns}"
-    entries, total, newest = [], 0, st.st_mtime_ns
-    for root, dirs, files in os.walk(path):
-        dirs.sort()
-        for name in sorted(files):
-            f = Path(root) / name
-            try:
-                fst = f.stat()
-            except OSError:
-                continue
-            entries.append((f.relative_to(path).as_posix(), fst.st_size, fst.st_mtime_ns))
-            total += fst.st_size
-            newest = max(newest, fst.st_mtime_ns)
+        return stamp[1], stamp[2], f"file:{stamp[1]}:{stamp[2]}"
+    entries = stamp[1]  # [[relative name, size, mtime], ...] sorted, as the parse cache keys a folder
+    total = sum(size for _, size, _ in entries)
+    newest = max([path.stat().st_mtime_ns] + [mtime for _, _, mtime in entries])
     digest = hashlib.sha1(json.dumps(entries).encode()).hexdigest()
     return total, newest, f"dir:{len(entries)}:{digest}"
 
