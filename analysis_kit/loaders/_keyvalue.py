@@ -85,8 +85,8 @@ class KeyValues:
         import polars as pl
 
         text = pl.col("text")
-        keys = [text.str.extract(rf"(?:^|\s){k}=(\S*)", 1).alias(f"k_{k}") for k in self.columns]
-        rest = text.str.replace_all(rf"(?:^|\s)(?:{'|'.join(self.columns)})=\S*", "")
+        keys = [text.str.extract(rf"(?:^|\s){re.escape(k)}=(\S*)", 1).alias(f"k_{k}") for k in self.columns]
+        rest = text.str.replace_all(rf"(?:^|\s)(?:{'|'.join(map(re.escape, self.columns))})=\S*", "")
         tokens = rest.str.extract_all(r"[^\s=\[\]]+=\S*")
         key = pl.element().str.extract(r"^([^=]+)=", 1)
         value = pl.element().str.replace(r"^[^=]+=", "")
