@@ -5,7 +5,10 @@ The baseline is the one-liner tau2-bench's own docs give for the average LLM lat
 Then, each in a fresh Python subprocess that reports its peak RSS:
   cold: analysis_kit.load(F) with an empty cache directory (parse + write the cache),
   warm: the same call again (read from the cache).
-Both the load call alone and the whole subprocess (interpreter start + imports) are timed.
+Both the load call alone and the whole subprocess (interpreter start + imports) are timed,
+and the load's CPU time (user + system, all its threads) is printed: on a busy machine it
+varies far less than the wall time, so it is what to compare between two versions of the code
+(run this script from each checkout in turn: its loads import the kit of the checkout it is in).
 
 Budgets: cold <= 12x baseline, warm <= 1x baseline, peak RSS <= 3x file size.
 
@@ -39,9 +42,12 @@ import analysis_kit as ak
 import pandas, polars, pyarrow, pyarrow.compute, pyarrow.ipc, tqdm.auto
 import analysis_kit.cache, analysis_kit.loaders.tau2_profile
 t1 = time.perf_counter()
+r1 = resource.getrusage(resource.RUSAGE_SELF)
 run = ak.load(sys.argv[1])
 t2 = time.perf_counter()
-print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "events": len(run.events),
+r2 = resource.getrusage(resource.RUSAGE_SELF)
+cpu_s = r2.ru_utime - r1.ru_utime + r2.ru_stime - r1.ru_stime
+print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "cpu_s": cpu_s, "events": len(run.events),
                   "problems": len(run.problems),
                   "rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
                   # worker processes, if the load used any (largest single child)
@@ -118,8 +124,10 @@ def main(argv: list[str] | None = None) -> int:
               f"imports {res['import_s']:.2f} s"
               + (f"; largest worker process peak RSS {res['rss_children_bytes'] / 1e6:.0f} MB"
                  if res.get("rss_children_bytes") else ""))
-        print(f"  {name} loads: " + ", ".join(f"{r['load_s']:.2f} s" for r in (colds if name == "cold" else warms))
-              + f"; median {medians[name]:.2f} s = {medians[name] / base_s:.2f}x baseline")
+        runs = colds if name == "cold" else warms
+        print(f"  {name} loads: " + ", ".join(f"{r['load_s']:.2f} s" for r in runs)
+              + f"; median {medians[name]:.2f} s = {medians[name] / base_s:.2f}x baseline"
+              + "; CPU (user + system) " + ", ".join(f"{r['cpu_s']:.2f} s" for r in runs))
     return 0
 
 

@@ -13,7 +13,7 @@ from conftest import real
 
 import analysis_kit as ak
 from analysis_kit import LoadError
-from analysis_kit.loaders import tau2_profile
+from analysis_kit.loaders import _blocks, _keyvalue, tau2_profile
 from analysis_kit.samples import tau2_profile as sample
 
 UTC = "UTC"
@@ -299,7 +299,7 @@ def test_two_workers_give_the_same_run(tmp_path, sample_path, monkeypatch):
     path = write(tmp_path, broken)
     serial = tau2_profile.load(path)
     monkeypatch.setattr(tau2_profile, "BLOCK_BYTES", 64 * 1024)
-    assert len(list(tau2_profile._blocks(path, None))) > 4
+    assert len(list(_blocks.line_blocks(path, None, tau2_profile.BLOCK_BYTES))) > 4
     parallel = tau2_profile.load(path, workers=2)
     assert len(serial.problems) == 3
     for table in ("events", "tasks", "problems"):
@@ -314,9 +314,9 @@ def test_blocks_parsed_in_threads_give_the_serial_run(tmp_path, sample_path, mon
     half = data.rfind(b"\n", 0, len(data) // 2) + 1  # a line boundary
     path = write(tmp_path, data[:half] + bad + data[half:] + bad + GOOD.encode())
     monkeypatch.setattr(tau2_profile, "BLOCK_BYTES", 64 * 1024)
-    assert len(list(tau2_profile._blocks(path, None))) > 4
+    assert len(list(_blocks.line_blocks(path, None, tau2_profile.BLOCK_BYTES))) > 4
     threaded = tau2_profile.load(path)
-    monkeypatch.setattr(tau2_profile, "THREADS", 1)
+    monkeypatch.setattr(_blocks, "THREADS", 1)
     serial = tau2_profile.load(path)
     assert len(serial.problems) == 6  # twice: timestamp, duration, invalid UTF-8
     for table in ("events", "tasks", "problems"):
@@ -333,9 +333,9 @@ def test_bad_workers_is_a_load_error(sample_path, workers):
 def test_lines_from_bytes_equal_lines_from_text():
     block = b"[PROFILE] a\r\n\nb\n[PROFILE] last"  # CRLF, an empty line, no final newline
     for data in (block, block + b"\n"):
-        from_bytes = tau2_profile._lines(data.decode(), data)["text"].to_list()
-        assert from_bytes == tau2_profile._lines(data.decode(), None)["text"].to_list()
-    assert tau2_profile._lines(block.decode(), block)["text"].to_list() == ["[PROFILE] a\r", "", "b", "[PROFILE] last"]
+        from_bytes = _blocks.lines(data.decode(), data)["text"].to_list()
+        assert from_bytes == _blocks.lines(data.decode(), None)["text"].to_list()
+    assert _blocks.lines(block.decode(), block)["text"].to_list() == ["[PROFILE] a\r", "", "b", "[PROFILE] last"]
 
 
 def test_cache_returns_equal_tables_and_touch_invalidates(sample_path, tmp_path, monkeypatch):
@@ -360,7 +360,7 @@ def test_cache_returns_equal_tables_and_touch_invalidates(sample_path, tmp_path,
 def test_shapes_learned_are_plain_unique_key_sequences():
     tails = ["task=a type=x d=1", "task=b type=y d=2", "type=z task=c", "task=a task=b",
              "task=a junk", 'k"=1', "task=q type=x d=3"]
-    assert tau2_profile._shapes(tails) == [("task", "type", "d"), ("type", "task")]
+    assert _keyvalue.shapes(tails) == [("task", "type", "d"), ("type", "task")]
 
 
 def test_fast_and_generic_paths_give_the_same_event(tmp_path):
@@ -391,7 +391,7 @@ def test_fast_and_generic_paths_give_the_same_event(tmp_path):
 def test_many_shapes_in_one_block(tmp_path):
     """Lines of more shapes than are learned per block all parse (the rest by regex)."""
     head = "[PROFILE] 2025-12-23 10:15:33.012 task=t thread=1 type=tool_call"
-    lines = [f"{head} function=f{i} k{i}={i} duration_ms={i}" for i in range(tau2_profile.MAX_SHAPES * 2)]
+    lines = [f"{head} function=f{i} k{i}={i} duration_ms={i}" for i in range(_keyvalue.MAX_SHAPES * 2)]
     run = tau2_profile.load(write(tmp_path, "\n".join(lines)))
     assert run.events["name"].astype(str).tolist() == [f"f{i}" for i in range(len(lines))]
     assert run.events["duration_ms"].tolist() == [float(i) for i in range(len(lines))]
@@ -457,13 +457,13 @@ def test_big_loads_tune_glibc_malloc_and_set_it_back(monkeypatch):
     """During a big load glibc keeps freed memory (mmap and trim thresholds raised); after
     it, the thresholds are those glibc's dynamic tuning reaches, and free memory is handed back."""
     calls, trims = [], []
-    monkeypatch.setattr(tau2_profile, "_mallopt", lambda: lambda option, value: calls.append((option, value)))
-    monkeypatch.setattr(tau2_profile, "_malloc_trim", lambda: trims.append(True))
-    with tau2_profile._allocator_kept(True):
+    monkeypatch.setattr(_blocks, "_mallopt", lambda: lambda option, value: calls.append((option, value)))
+    monkeypatch.setattr(_blocks, "_malloc_trim", lambda: trims.append(True))
+    with _blocks.allocator_kept(True):
         assert calls == [(-3, 256 << 20), (-1, 1 << 30)] and not trims
     assert calls[2:] == [(-3, 32 << 20), (-1, 64 << 20)] and trims == [True]
     calls.clear()
-    with tau2_profile._allocator_kept(False):  # small loads leave malloc alone
+    with _blocks.allocator_kept(False):  # small loads leave malloc alone
         pass
     assert calls == []
 
@@ -491,7 +491,7 @@ def test_arrays_grow_past_their_first_capacity(tmp_path, monkeypatch):
     write_big(path, 6000, seed=5)
     whole = tau2_profile.load(path)
     assert len(whole.events) > 3 * 1024
-    monkeypatch.setattr(tau2_profile, "MAX_CAPACITY", 0)
+    monkeypatch.setattr(_blocks, "MAX_CAPACITY", 0)
     grown = tau2_profile.load(path)
     pd.testing.assert_frame_equal(grown.events, whole.events)
     pd.testing.assert_frame_equal(grown.tasks, whole.tasks)
@@ -500,7 +500,7 @@ def test_arrays_grow_past_their_first_capacity(tmp_path, monkeypatch):
 def test_growing_text_keeps_values_and_nulls():
     import pyarrow as pa
 
-    text = tau2_profile._GrowingText(2)
+    text = _blocks.GrowingText(2)
     chunks = [["a", None, ""], [None], ["xyz" * 50, "b"], []]
     for chunk in chunks:
         text.append(pa.array(chunk, type=pa.large_string()))
