@@ -274,7 +274,8 @@ def test_papermill_notebook_sees_the_exact_hostile_path(tmp_path):
     exec("".join(injected[0]["source"]), namespace)  # the generated code, run on its own
     assert namespace["run_path"] == str(path)
     text = json.dumps(nb["cells"])
-    assert "7 input problems in 1 file." in text
+    # the loader's 7, and the contract's row for the event type no analysis knows (mystery_event)
+    assert "8 input problems in 1 file." in text
     assert not (tmp_path / "pwned").exists() and not Path("pwned").exists()
 
 
@@ -293,7 +294,8 @@ def test_report_of_a_damaged_run_lists_input_problems(tmp_path):
     assert result.ok, result.failed
     report = (tmp_path / "report" / "ANALYSIS_REPORT.md").read_text()
     assert "Input problems" in report
-    assert "8 input problems in 1 file." in report
+    assert "9 input problems in 1 file." in report  # the loader's 8 and the unknown event kind
+    assert "unknown kind 'mystery\\_event'" in report
     # Counts by reason (markdown-escaped text) and an example row with file and line.
     for row in (r"\| duration\\_ms is not a valid duration \S.*: abc +\| +1 \|", r"\| no type= field +\| +1 \|"):
         assert re.search(row, report), row

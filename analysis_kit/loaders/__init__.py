@@ -5,8 +5,9 @@ A format module (any module here whose name does not start with ``_``) registers
 and detection priority. The shared core, in the private modules, is what every format
 uses: ``_read`` (text, JSON, JSONL and YAML with salvage, depth limits and problem rows),
 ``_values`` (timestamps to UTC and typed fields), ``_columns`` (``Column`` specs applied to
-records by ``Table``), ``_blocks`` (big line-oriented logs read in blocks on threads) and
-``_registry``. Loading itself (detection, options, cache, contract checks) is
+records by ``Table``), ``_chat`` (chat content, roles, tool calls), ``_markdown`` (markdown
+written by people and LLMs), ``_blocks`` and ``_keyvalue`` (big ``key=value`` line logs read
+in blocks on threads) and ``_registry``. Loading itself (detection, options, cache, contract checks) is
 ``analysis_kit.loading``; this package knows nothing of the cache.
 """
 
