@@ -165,7 +165,7 @@ def parse_json(source: Source, problems: Problems, *, arrays: Iterable[str] | Ma
     nothing could be read.
     """
     text = source.text = scrub_surrogates(source.text, source.path, problems, source.first_line)
-    if not text.strip():
+    if not text or text.isspace():  # isspace stops at the first character that is not: no copy
         if not empty_ok:
             problems.add(source.path, None, "empty file, not JSON")
         return MISSING, {}
