@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import warnings
 from datetime import datetime
 from typing import Any, Callable, Sequence
@@ -30,10 +31,21 @@ import pandas as pd
 from ..model import UTC_NS, Problems, scrub_surrogates
 
 BAD = object()  # a value that is present but unreadable
+_NANOS = re.compile(r"[.,]\d{7}")  # a fraction finer than microseconds
 _TIME_MIN = pd.Timestamp.min.tz_localize("UTC")
 _TIME_MAX = pd.Timestamp.max.tz_localize("UTC")
 # Epoch magnitudes: seconds up to year 5138, then milli-, micro-, nanoseconds.
 _EPOCH_UNITS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"), (float("inf"), "ns"))
+
+
+def to_utc_ns(value: Any) -> int | None:
+    """``to_utc`` as integer nanoseconds since the epoch; None when absent or unreadable.
+
+    >>> to_utc_ns("2025-01-01T00:00:00.123456789Z"), to_utc_ns(1735689600.5), to_utc_ns("soon")
+    (1735689600123456789, 1735689600500000000, None)
+    """
+    ts = to_utc(value)
+    return None if ts is None or ts is BAD else ts.value
 
 
 def epoch_unit(value: float) -> str:
@@ -64,11 +76,14 @@ def to_utc(value: Any) -> pd.Timestamp | None | object:
                 return BAD
             ts = pd.Timestamp(value, unit=epoch_unit(value), tz="UTC")
         elif isinstance(value, str):
-            try:  # the C parser of ISO 8601 first: ~10x faster than pandas' own
-                parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-            except ValueError:
-                parsed = pd.Timestamp(value.strip())
-            ts = pd.Timestamp(parsed)
+            text = value.strip()
+            if _NANOS.search(text):  # fromisoformat would keep microseconds only
+                ts = pd.Timestamp(text)
+            else:
+                try:  # the C parser of ISO 8601 first: ~10x faster than pandas' own
+                    ts = pd.Timestamp(datetime.fromisoformat(text.replace("Z", "+00:00")))
+                except ValueError:
+                    ts = pd.Timestamp(text)
         elif isinstance(value, (datetime, pd.Timestamp, np.datetime64)):
             ts = pd.Timestamp(value)
         else:

@@ -28,9 +28,7 @@ import csv
 import io
 import json
 import math
-import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -39,7 +37,7 @@ from ._read import MISSING, Source, decode, iter_jsonl, parse_json, read_bytes
 from ._registry import Format, register
 from ._span_run import run_from_spans
 from ._spans import Span
-from ._values import short_json
+from ._values import short_json, to_utc_ns
 
 FORMAT = "logfire"
 PHOENIX_COLUMNS = {"context.span_id": "span_id", "context.trace_id": "trace_id", "parent_id": "parent_span_id",
@@ -47,8 +45,6 @@ PHOENIX_COLUMNS = {"context.span_id": "span_id", "context.trace_id": "trace_id",
                    "status_code": "otel_status_code", "status_message": "otel_status_message",
                    "events": "otel_events"}
 ERROR_LEVEL = 17
-# ISO 8601 with any number of fraction digits (fromisoformat takes at most six before 3.11)
-_ISO = re.compile(r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)(?:[.,](\d+))?(Z|[+-]\d\d:?\d\d)?$")
 
 
 def _missing(value: Any) -> bool:
@@ -66,29 +62,9 @@ def _json_value(value: Any) -> Any:
 
 
 def timestamp_ns(value: Any) -> int | None:
-    """ISO text, a datetime/Timestamp, or epoch numbers (s, ms, us or ns by magnitude)."""
-    if _missing(value):
-        return None
-    if hasattr(value, "value") and hasattr(value, "tzinfo"):  # pandas Timestamp
-        return None if value != value else int(value.tz_localize("UTC").value if value.tzinfo is None
-                                                else value.value)
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
-    if isinstance(value, (int, float)):
-        scale = 1e9 if value < 1e11 else 1e6 if value < 1e14 else 1e3 if value < 1e17 else 1
-        return int(value * scale)
-    match = _ISO.match(str(value).strip())
-    if not match:
-        return None
-    head, fraction, zone = match.groups()
-    try:
-        moment = datetime.fromisoformat(head + (zone or "").replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp()) * 1_000_000_000 + int(((fraction or "") + "000000000")[:9])
+    """ISO text, a datetime/Timestamp, or epoch numbers (s, ms, us or ns by magnitude), as the
+    core reads them (``_values.to_utc_ns``); NaN cells of CSV and Parquet are absent."""
+    return None if _missing(value) else to_utc_ns(value)
 
 
 def _attributes(row: dict[str, Any]) -> dict[str, Any]:
