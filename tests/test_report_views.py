@@ -108,6 +108,12 @@ def test_headline_of_several_runs_has_a_column_each(run):
 
 # ----------------------------------------------------------------------------- sections
 
+def test_overview_says_how_many_attempts_have_no_verdict():
+    """An errored Inspect sample has no score: the rate leaves it out, and the sentence says so."""
+    run = Run(meta={"run_id": "r"}, tasks=pd.DataFrame({"task_id": list("abcd"), "success": [True, False, None, None]}))
+    assert overview.the_run(run).notes[0].text == "1 of 2 tasks passed (50.0%); 2 of the 4 have no verdict (not counted)."
+
+
 def test_overview_views(run):
     the_run = overview.the_run(run)
     assert the_run.notes[0].text == "3 of 4 tasks passed (75.0%)."

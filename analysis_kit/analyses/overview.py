@@ -77,6 +77,7 @@ def totals(run: Run) -> dict[str, Any]:
         "source_format": run.meta.get("source_format"),
         "tasks": n_tasks,
         "successes": successes,
+        "judged": known,  # task attempts with a verdict: the pass rate's denominator
         "pass_rate": successes / known if known else np.nan,
         "wall_s": wall,
         "task_time_s": sum_or_na(tasks["duration_s"]),

@@ -57,8 +57,11 @@ def the_run(run: Run) -> Block:
     comparison: each run's own line first)."""
     totals = an.totals(run)
     rate = totals["pass_rate"]
-    sentence = (f"{fmt.count(totals['successes'])} of {fmt.count(totals['tasks'])} tasks passed "
-                f"({fmt.percent(rate)})." if not fmt.missing(rate) else "this run has no pass/fail outcomes")
+    judged, tasks = totals["judged"], totals["tasks"]
+    sentence = (f"{fmt.count(totals['successes'])} of {fmt.count(judged)} tasks passed ({fmt.percent(rate)})"
+                + (f"; {fmt.count(tasks - judged)} of the {fmt.count(tasks)} have no verdict (not counted)."
+                   if judged < tasks else ".")
+                if not fmt.missing(rate) else "this run has no pass/fail outcomes")
     values, formats = _fields(run)
     return Block(
         safe.note(sentence),
