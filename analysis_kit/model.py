@@ -405,7 +405,8 @@ class Run:
 
     def summary(self) -> pd.DataFrame:
         """One row per run: format, tasks, successes, pass rate, events, messages, failures,
-        total duration, cost, tokens, problems.
+        total duration, cost (reported, and estimated for calls without a price), tokens,
+        problems.
 
         Aggregates each table once by ``run_id`` (not once per run), so a ``load_runs`` of
         thousands of runs summarises in one pass.
@@ -416,7 +417,7 @@ class Run:
                          start=("start", "min"), end=("end", "max"), cost=("cost_usd", "sum"),
                          in_tok=("input_tokens", "sum"), out_tok=("output_tokens", "sum"))
         events = _per_run(self.events, start=("start", "min"), end=("end", "max"),
-                          cost=("cost_usd", "sum"), in_tok=("input_tokens", "sum"),
+                          cost=("cost_usd", "sum"), est=("est_cost_usd", "sum"), in_tok=("input_tokens", "sum"),
                           out_tok=("output_tokens", "sum"))
         sizes = {t: self.table(t).groupby("run_id", sort=False, observed=True).size().to_dict()
                  for t in TABLES}
@@ -448,6 +449,8 @@ class Run:
                 "failures": sizes["failures"].get(rid, 0),
                 "duration_s": _run_duration(meta, t, e),
                 "cost_usd": _first_known(t.get("cost"), e.get("cost")),
+                # the price table's estimate for calls without a price: beside, never added
+                "est_cost_usd": _first_known(e.get("est")),
                 "input_tokens": _first_known(tokens.get("in_tok")),
                 "output_tokens": _first_known(tokens.get("out_tok")),
                 "problems": sizes["problems"].get(rid, 0),

@@ -377,6 +377,12 @@ def test_estimated_cost_beside_reported_never_mixed(tmp_path):
     assert run.meta["unpriced_models"] == ["my-local-model"]
     assert run.meta["price_table"].startswith("genai-prices ")
     assert run.events["cost_usd"].tolist()[1] == 0.5 and run.events["cost_usd"].isna().sum() == 4
+    summary = run.summary().iloc[0]  # side by side, never added together
+    assert summary["cost_usd"] == 0.5 and summary["est_cost_usd"] == pytest.approx(est[0] + est[4])
+    from analysis_kit.report.views import cost
+
+    note = cost.totals(run).notes[-1].text
+    assert "my-local-model" in note and note.startswith("Not in the price table (genai-prices")
 
 
 def test_cached_tokens_are_priced_as_cache_reads():

@@ -28,7 +28,7 @@ from .duck import to_pandas
 from .layout import ARROW_TYPES
 from .queries import Key
 
-NUMBERS = ["cost_usd", "input_tokens", "output_tokens"]
+NUMBERS = ["cost_usd", "input_tokens", "output_tokens"]  # est_cost_usd: events only
 SUMMED = NUMBERS + ["cached_tokens"]
 
 
@@ -123,8 +123,10 @@ def _per_run(frame, *, table):
     out = groups.size().rename("n").to_frame()
     if table in ("tasks", "events"):
         out["start"], out["end"] = groups["start"].min(), groups["end"].max()
-        for name, col in (("cost", "cost_usd"), ("in_tok", "input_tokens"), ("out_tok", "output_tokens")):
-            out[name] = groups[col].sum().astype("float64").where(groups[col].count() > 0)
+        for name, col in (("cost", "cost_usd"), ("in_tok", "input_tokens"), ("out_tok", "output_tokens"),
+                          ("est", "est_cost_usd")):
+            if col in frame.columns:
+                out[name] = groups[col].sum().astype("float64").where(groups[col].count() > 0)
     if table == "tasks":
         success = frame["success"].astype("Float64").groupby(frame["run_id"], sort=False)
         out["known"] = success.count()
@@ -180,7 +182,7 @@ class DaskEngine:
     def per_run(self, runs: pd.DataFrame, filtered: bool) -> dict[str, pd.DataFrame]:
         import dask
 
-        wanted = {"tasks": ["success", "start", "end", *NUMBERS], "events": ["start", "end", *NUMBERS],
+        wanted = {"tasks": ["success", "start", "end", *NUMBERS], "events": ["start", "end", *NUMBERS, "est_cost_usd"],
                   "messages": [], "failures": [], "problems": []}
         frames = [self.frame(t, cols, runs, functools.partial(_per_run, table=t), filtered)
                   for t, cols in wanted.items()]

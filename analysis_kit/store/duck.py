@@ -129,8 +129,8 @@ class DuckDBEngine:
             f"FROM ({self._rows('tasks', ['run_id', 'success', 'cost_usd', 'input_tokens', 'output_tokens', 'start', 'end'], [], filtered)}) AS t "
             "GROUP BY t.run_id", runs)
         events = self._query(
-            f"SELECT t.run_id, count(*) AS n, {numbers} "
-            f"FROM ({self._rows('events', ['run_id', 'cost_usd', 'input_tokens', 'output_tokens', 'start', 'end'], [], filtered)}) AS t "
+            f"SELECT t.run_id, count(*) AS n, {numbers}, sum(t.est_cost_usd) AS est "
+            f"FROM ({self._rows('events', ['run_id', 'cost_usd', 'est_cost_usd', 'input_tokens', 'output_tokens', 'start', 'end'], [], filtered)}) AS t "
             "GROUP BY t.run_id", runs)
         counts = self._query(" UNION ALL ".join(
             f"SELECT '{t}' AS tbl, run_id, count(*) AS n FROM ({self._rows(t, ['run_id'], [], filtered)}) GROUP BY run_id"

@@ -24,7 +24,7 @@ COST_ALIASES = {"model": "name", "task": "task_id", "tool": "name"}
 COST_SOURCES = ("events", "messages", "tasks")
 PASS_COLUMNS = ["runs", "attempts", "successes", "pass_rate", "ci_low", "ci_high"]
 SUMMARY_COLUMNS = ["run_id", "format", "tasks", "successes", "pass_rate", "events", "messages",
-                   "failures", "duration_s", "cost_usd", "input_tokens", "output_tokens", "problems"]
+                   "failures", "duration_s", "cost_usd", "est_cost_usd", "input_tokens", "output_tokens", "problems"]
 COST_NUMBERS = ["cost_usd", "input_tokens", "output_tokens", "cached_tokens"]
 N_BOOT, SEED, LEVEL = 1000, 0, 0.95
 
@@ -294,7 +294,7 @@ def finish_summary(runs: pd.DataFrame, tasks: pd.DataFrame, events: pd.DataFrame
             "run_id": rid, "format": run["source_format"], "tasks": n_tasks, "successes": successes,
             "pass_rate": pass_rate, "events": int(count["events"].get(rid, 0)),
             "messages": int(count["messages"].get(rid, 0)), "failures": int(count["failures"].get(rid, 0)),
-            "duration_s": duration, "cost_usd": _first(t.get("cost"), e.get("cost")),
+            "duration_s": duration, "cost_usd": _first(t.get("cost"), e.get("cost")), "est_cost_usd": _first(e.get("est")),
             "input_tokens": _first(tokens.get("in_tok")), "output_tokens": _first(tokens.get("out_tok")),
             "problems": int(count["problems"].get(rid, 0)),
         })

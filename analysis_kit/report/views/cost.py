@@ -46,7 +46,10 @@ def totals(run: Run) -> Block:
                    "model calls without a price": t["unpriced_calls"]})
     formats.update({"cache hit rate": "percent", "model calls without a price": "count"})
     shown = {k: v for k, v in values.items() if _known(v)}
-    return Block(safe.show(shown, formats=formats))
+    unknown = [m for r in (run.meta.get("runs") or [run.meta]) for m in r.get("unpriced_models") or []]
+    note = (safe.note(f"Not in the price table ({run.meta.get('price_table') or 'genai-prices'}), so left "
+                      f"unpriced: {', '.join(sorted(set(unknown)))}.") if unknown else None)
+    return Block(safe.show(shown, formats=formats), note)
 
 
 def _with_estimate(table: pd.DataFrame, run: Run, by: str) -> pd.DataFrame:
