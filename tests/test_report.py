@@ -198,6 +198,18 @@ def test_plan_gives_options_to_the_sections_that_declare_them_and_load_options_t
                                       "redact": True, "load_options": {"turn": 2}, "task_id": "7"}
 
 
+def test_plan_tells_a_section_which_others_the_report_holds(tmp_path):
+    """The MassGen section names tables other sections show instead of repeating them: the
+    plan gives it the other sections chosen (run_report then keeps those that run)."""
+    run = tmp_path / "r.log"
+    run.write_text("x")
+    planned = plan([run], ["timeline", "coordination", "massgen"], out_dir=tmp_path)
+    assert planned["massgen"][1]["shown_elsewhere"] == ["timeline", "coordination"]
+    assert "shown_elsewhere" not in planned["coordination"][1]
+    assert plan([run], ["massgen"], out_dir=tmp_path)["massgen"][1]["shown_elsewhere"] == []
+    assert section("massgen").parameters()["shown_elsewhere"] == []  # a notebook alone shows everything
+
+
 def test_plan_with_a_folder_of_ones_own_notebooks(tmp_path):
     run = tmp_path / "r.log"
     run.write_text("x")

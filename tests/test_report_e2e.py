@@ -191,9 +191,12 @@ def test_report_of_the_massgen_sample_has_the_massgen_section(samples, tmp_path)
     section of this report shows are named, those of sections it lacks (Timeline) shown."""
     from analysis_kit.report.massgen import TEMPLATE
 
-    result = run_report([samples["massgen"]], tmp_path, sections=["coordination", "massgen", "trace"],
+    result = run_report([samples["massgen"]], tmp_path, sections=["coordination", "massgen", "trace", "problems"],
                         formats="md", progress=False)
-    assert result.ok and set(result.skipped) == {"trace"}, [(s.section, s.error) for s in result.sections]
+    # problems chosen but left out (every line was used): the appendix shows its own "None found."
+    assert result.ok and set(result.skipped) == {"trace", "problems"}, [(s.section, s.error) for s in result.sections]
+    assert "Shown in the Input problems" not in _md(result)
+    assert re.search(r"\*\*Input Problems\*\*\s+\*None found\.\*", _md(result))
     md = _md(result)
     body = md[md.index("## MassGen"):md.index("## Not in this report")]
     assert re.findall(r"^### (.+)$", body, flags=re.M) == [h.title for h in TEMPLATE]
