@@ -367,3 +367,15 @@ def test_massgen_heading_with_nothing_found_is_left_out_and_named(multi_agent):
     assert isinstance(commands, Omitted)
     assert commands.reason == ("none of Frequently Repeated Commands, Commands with Excessive Output, "
                                "Slowest Command Patterns found in this log")
+
+
+def test_trace_of_a_task_with_several_trials_shows_the_first(traced):
+    """Inspect epochs: one task's spans in two trials would interleave in one tree."""
+    again = traced.events[traced.events["task_id"] == "t1"].assign(trial=1, span_id=lambda e: e["span_id"] + "2",
+                                                                  parent_id=lambda e: e["parent_id"] + "2")
+    run = Run(meta=traced.meta, events=pd.concat([traced.events, again], ignore_index=True))
+    tree = trace.span_tree(run, "t1")
+    assert tree.items[0].text == "task t1 trial 0: 3 spans" and len(tree.tables[0].rows) == 3
+    slowest = trace.slowest(run)
+    assert [s.text for s in slowest.items if isinstance(s, Subheading)][0] == "task t1 trial 0: agent run"
+    assert len(slowest.figures[0].axes[0].get_yticklabels()) == 3

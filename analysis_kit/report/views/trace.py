@@ -32,10 +32,29 @@ def _one_run(run: Run, row: Any) -> Run:
     return run.select(run_id) if run_id is not None and len(run.run_ids) > 1 else run
 
 
-def waterfall_figure(run: Run, task_id: Any, spans: int):
-    """The waterfall of ``task_id`` on a figure tall enough for its (at most 80) bars."""
-    fig = new_figure(10, 0.25 * min(int(spans), MAX_SPANS) + 1.5)
-    plots.waterfall(run, task_id=task_id, max_spans=MAX_SPANS, ax=fig.add_subplot())
+def first_trial(run: Run, task_id: Any) -> Any:
+    """The trial whose spans a task's tree shows when its spans belong to several trials
+    (Inspect epochs; their trees would interleave), else None (the task's spans as they are).
+
+    >>> first_trial(Run(events=pd.DataFrame({"task_id": ["a", "a"], "trial": [2, 1], "span_id": ["x", "y"]})), "a")
+    1
+    """
+    events = run.events
+    mine = events[(events["task_id"] == task_id) & events["span_id"].notna()]
+    trials = sorted(mine["trial"].dropna().unique()) if "trial" in mine.columns else []
+    return trials[0] if len(trials) > 1 else None
+
+
+def _label(task_id: Any, trial: Any) -> str:
+    return f"task {task_id}" + (f" trial {trial}" if trial is not None else "")
+
+
+def waterfall_figure(run: Run, task_id: Any, trial: Any = None):
+    """The waterfall of ``task_id`` (of ``trial``) on a figure tall enough for its bars
+    (at most 80)."""
+    tree = an.span_tree(run, task_id, trial)
+    fig = new_figure(10, 0.25 * min(len(tree), MAX_SPANS) + 1.5)
+    plots.waterfall(tree, task_id=task_id, max_spans=MAX_SPANS, ax=fig.add_subplot())
     return fig
 
 
@@ -46,8 +65,10 @@ def slowest(run: Run, n: int = 3) -> Block | Omitted:
         return Omitted("no spans with a start and end time")
     items: list[Any] = [safe.show(table)]
     for row in table.itertuples(index=False):
-        items.append(Subheading(f"task {row.task_id}: {row.root}"))
-        items.append(waterfall_figure(_one_run(run, row), row.task_id, row.spans))
+        one = _one_run(run, row)
+        trial = first_trial(one, row.task_id)
+        items.append(Subheading(f"{_label(row.task_id, trial)}: {row.root}"))
+        items.append(waterfall_figure(one, row.task_id, trial))
     return Block(*items)
 
 
@@ -82,13 +103,14 @@ def tree_table(tree: pd.DataFrame) -> pd.DataFrame:
 
 
 def span_tree(run: Run, task_id: Any = None) -> Block | Omitted:
-    """The spans of one task (``task_id``, else the slowest trace's) as a tree: depth-first,
-    children under their parent by start time."""
+    """The spans of one task (``task_id``, else the slowest trace's; of its first trial when
+    it has several) as a tree: depth-first, children under their parent by start time."""
     task = task_id if task_id is not None else _slowest_task(run)
     if task is None:
         return Omitted("no spans with a start and end time")
-    tree = an.span_tree(run, task)
+    trial = first_trial(run, task)
+    tree = an.span_tree(run, task, trial)
     if tree.empty:
         return Block(safe.note(f"task {task} has no spans in this run"))
-    return Block(Subheading(f"task {task}: {len(tree):,} spans"),
+    return Block(Subheading(f"{_label(task, trial)}: {len(tree):,} spans"),
                  safe.show(tree_table(tree), max_rows=TREE_ROWS, max_chars=120))
