@@ -296,7 +296,7 @@ def run_store_report(store_dir: str | os.PathLike, out_dir: str | os.PathLike, *
 
     formats = check_formats(formats)
     out = Path(out_dir).resolve()
-    store = open_store(store_dir)
+    store = open_store(store_dir if "://" in str(store_dir) else Path(store_dir).resolve())
     store.runs(where=where)  # a bad condition fails here, not in a kernel
     planned = plan_store(store.path, sections, where=where, options=options, redact=redact, out_dir=out,
                          notebooks=notebooks)

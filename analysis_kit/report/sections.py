@@ -65,7 +65,7 @@ class Section:
     name: str
     title: str
     intro: str
-    sample: str | tuple[str, ...]
+    sample: str | tuple[str, ...]  # a sample name, or several (compared); () for a store section (its setup)
     parts: tuple[Part, ...]
     params: tuple[Param, ...] = ()
     views: str = ""
@@ -315,6 +315,8 @@ def names(scope: str = "run") -> list[str]:
     >>> names("store")
     ['runs']
     """
+    if scope not in SCOPES:
+        raise ParameterError(f"unknown scope {scope!r}; scopes are: {', '.join(SCOPES)}")
     return [s.name for s in SECTIONS if s.scope == scope]
 
 

@@ -42,7 +42,7 @@ def first_trial(run: Run, task_id: Any) -> Any:
     events = run.events
     mine = events[(events["task_id"] == task_id) & events["span_id"].notna()]
     trials = sorted(mine["trial"].dropna().unique()) if "trial" in mine.columns else []
-    return trials[0] if len(trials) > 1 else None
+    return int(trials[0]) if len(trials) > 1 else None
 
 
 def _label(task_id: Any, trial: Any) -> str:
