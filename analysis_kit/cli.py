@@ -169,21 +169,34 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from .report import run_report
 
     if args.store is not None:
-        if args.paths:
-            raise ParameterError("give run paths or --store DIR, not both")
-        from .store.report import write_report
-
-        for path in write_report(args.store, args.out, formats=args.format, redact=not args.no_redact):
-            print(path)
-        return 0
+        return _report_store(args)
     if not args.paths:
         raise ParameterError("give run paths, or --store DIR for the report of a run store")
+    if args.where is not None:
+        raise ParameterError("--where chooses the runs of a run store: give it with --store DIR")
     result = run_report(args.paths, args.out, sections=args.sections, formats=args.format,
                         timeout=args.timeout, jobs=args.jobs, redact=not args.no_redact,
                         options=_report_options(args), load_options=load_options(args))
     _print_report(result, "")
     if getattr(args, "massgen", False):
         _write_massgen_reports(args.paths)
+    return 0 if result.ok else 1
+
+
+def _report_store(args: argparse.Namespace) -> int:
+    """``report --store DIR``: the store's sections (Runs) through the same notebooks,
+    papermill and nbconvert as a run's."""
+    from .exceptions import ParameterError
+    from .report.runner import run_store_report
+
+    if args.paths:
+        raise ParameterError("give run paths or --store DIR, not both")
+    if args.option or args.massgen:
+        raise ParameterError(f"{'--option' if args.option else '--massgen'} is for run reports, not --store")
+    result = run_store_report(args.store, args.out, sections=args.sections, where=args.where,
+                              formats=args.format, timeout=args.timeout, redact=not args.no_redact,
+                              options=_report_options(args))
+    _print_report(result, "")
     return 0 if result.ok else 1
 
 
@@ -277,7 +290,8 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--out", default="reports", help="output folder (default: reports)")
     p.add_argument("--sections", nargs="+", default=None, metavar="SECTION",
-                   help=f"sections to run (default: all): {', '.join(names())}")
+                   help=f"sections to run (default: all): {', '.join(names())}; "
+                        f"of a store (--store): {', '.join(names('store'))}")
     p.add_argument("--format", default="md,html", help="md, html or md,html (default)")
     p.add_argument("--timeout", type=float, default=600, help="per-cell timeout in seconds (default 600)")
     p.add_argument("--jobs", type=int, default=2, help="sections run in parallel (default 2)")
@@ -308,9 +322,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="run files or directories")
     p.add_argument("--store", default=None, metavar="DIR",
                    help="instead of runs: the Runs report (leaderboard, trends, cost frontier) of a run store")
+    p.add_argument("--where", default=None, metavar="SQL",
+                   help="with --store: the runs to report, a DuckDB condition on the runs table "
+                        "(e.g. \"run_model = 'gpt-4.1'\")")
     _add_report_options(p)
     _add_load_option(p)
-    p.add_argument("--task-id", default=None, help="the task the timeline and transcript show")
+    p.add_argument("--task-id", default=None, help="the task the timeline, span tree and transcript show")
     p.add_argument("--massgen", action="store_true",
                    help="also write each MassGen log's turn_N/ANALYSIS_REPORT.md (massgen logs list --analyzed)")
     p.add_argument("--stall-threshold", type=float, default=None, metavar="S",

@@ -49,7 +49,10 @@ def test_every_notebook_has_the_shared_head_and_one_cell_per_part():
         title, params, setup, *parts = nb.cells
         assert title.cell_type == "markdown" and title.source == f"## {sec.title}\n\n{sec.intro}"
         assert params.metadata.tags == ["parameters"] and setup.metadata.tags == ["remove"]
-        assert f"sample_run({sec.sample!r})" in setup.source  # the notebook picks its sample run
+        if sec.setup:  # a section opening something else than a run: its own setup code
+            assert setup.source.endswith(sec.setup) and "sample_run" not in setup.source
+        else:
+            assert f"sample_run({sec.sample!r})" in setup.source  # the notebook picks its sample run
         assert f"views import {sec.name} as view" in setup.source
         assert len(parts) == 2 * len(sec.parts)
         for (text, code), part in zip(zip(parts[::2], parts[1::2]), sec.parts):
@@ -131,10 +134,24 @@ def test_the_report_package_does_not_reach_into_the_repository_or_the_samples():
 
 def test_check_sections_orders_and_rejects():
     assert check_sections(["problems", "overview"]) == ["overview", "problems"]
-    assert check_sections(None) == names() == [s.name for s in SECTIONS]
-    assert TITLES["cost"] == "Cost and tokens"
+    assert check_sections(None) == names() == [s.name for s in SECTIONS if s.scope == "run"]
+    assert TITLES["cost"] == "Cost and tokens" and TITLES["runs"] == "Runs"
     with pytest.raises(ParameterError, match="unknown section.*'latencyy'"):
         check_sections(["latencyy"])
+
+
+def test_sections_have_a_scope_and_a_run_report_never_runs_a_store_section():
+    """The Runs section opens a run store: it is no default section of a run's report, and
+    naming it there (or a run's section in a store's report) says which command to use."""
+    assert names("store") == ["runs"] == check_sections(None, scope="store")
+    assert "runs" not in names() and {"trace", "massgen"} <= set(names())
+    with pytest.raises(ParameterError, match="'runs' report on a run store: analysis-kit report --store DIR"):
+        check_sections(["overview", "runs"])
+    with pytest.raises(ParameterError, match="'latency' report on a run: analysis-kit report PATH"):
+        check_sections(["latency"], scope="store")
+    runs = section("runs")
+    assert not runs.common and set(runs.parameters()) == {"store_dir", "where", "redact", "out_dir"}
+    assert runs.parameters()["store_dir"] is None and runs.parameters()["where"] is None
 
 
 def test_check_formats():
@@ -179,6 +196,18 @@ def test_plan_gives_options_to_the_sections_that_declare_them_and_load_options_t
     assert "task_id" not in planned["overview"][1]
     assert planned["timeline"][1] == {"run_path": str(run.resolve()), "out_dir": str(tmp_path.resolve()),
                                       "redact": True, "load_options": {"turn": 2}, "task_id": "7"}
+
+
+def test_plan_tells_a_section_which_others_the_report_holds(tmp_path):
+    """The MassGen section names tables other sections show instead of repeating them: the
+    plan gives it the other sections chosen (run_report then keeps those that run)."""
+    run = tmp_path / "r.log"
+    run.write_text("x")
+    planned = plan([run], ["timeline", "coordination", "massgen"], out_dir=tmp_path)
+    assert planned["massgen"][1]["shown_elsewhere"] == ["timeline", "coordination"]
+    assert "shown_elsewhere" not in planned["coordination"][1]
+    assert plan([run], ["massgen"], out_dir=tmp_path)["massgen"][1]["shown_elsewhere"] == []
+    assert section("massgen").parameters()["shown_elsewhere"] == []  # a notebook alone shows everything
 
 
 def test_plan_with_a_folder_of_ones_own_notebooks(tmp_path):

@@ -67,7 +67,9 @@ def _md(result) -> str:
 
 
 RAN = ["overview", "latency", "timeline", "cost", "failures", "conversations"]
-LEFT_OUT = {"coordination": "not a multi-agent run", "comparison": "one run", "problems": "none: every line"}
+LEFT_OUT = {"trace": "no span ids in the events: tau2_results records no span hierarchy",
+            "coordination": "not a multi-agent run", "massgen": "not a MassGen log directory (format tau2_results)",
+            "comparison": "one run", "problems": "none: every line"}
 
 
 def test_full_report_writes_the_sections_with_something_to_say(full):
@@ -101,7 +103,7 @@ def test_full_report_opens_with_the_answer_and_names_what_it_left_out(full):
     assert "**Input problems** | none: every line of the input was used" in head  # no section: no link
     left_out = md[md.index("## Not in this report"):md.index("## Section timings")]
     for section, reason in LEFT_OUT.items():
-        assert f"- **{TITLES[section]}**: {reason}" in left_out
+        assert f"- **{TITLES[section]}**: {escape_markdown(reason, redact_secrets=False)}" in left_out
     assert "- **Overview: pass^k**" not in left_out.replace("\\^", "^")  # three trials: pass^k is shown
     assert "- **Latency: Time per step**: no step events in this run" in left_out
     assert "### Time per step" not in md and "### pass^k" in md.replace("\\^", "^")
@@ -160,6 +162,48 @@ def test_key_sections_of_each_format(samples, tmp_path, form, sections):
         by_step = failures_mod.failures_by(run, by="step")
         top = by_step.sort_values("count", ascending=False).iloc[0]
         assert re.search(rf"\| {re.escape(escape_markdown(top['step']))}\s+\|\s+{int(top['count'])} \|", md)
+
+
+def test_report_of_the_otlp_sample_has_the_trace_section(samples, tmp_path):
+    """Spans: the Trace section shows the three slowest traces as waterfalls, self time by
+    span name and the slowest trace's span tree; the MassGen section says why it is left out."""
+    from analysis_kit.analyses import traces
+
+    result = run_report([samples["otlp"]], tmp_path, sections=["trace", "massgen"], progress=False)
+    assert result.ok and result.skipped == {"massgen": "not a MassGen log directory (format otlp)"}
+    md = _md(result)
+    body = md[md.index("## Trace"):md.index("## Not in this report")]
+    assert re.findall(r"^### (.+)$", body, flags=re.M) == ["Slowest traces", "Self time by span name", "Span tree"]
+    run = ak.load(samples["otlp"])
+    slowest = traces.slowest_traces(run, n=3)
+    for task, root in zip(slowest["task_id"], slowest["root"]):
+        assert f"**task {task}: {escape_markdown(root)}**" in body
+    assert body.count("](assets/trace/") == 4  # three waterfalls and the self-time bars
+    top = slowest["task_id"].iloc[0]
+    assert f"**task {top}: {int(slowest['spans'].iloc[0])} spans**" in body  # the tree of the slowest
+    assert "- **MassGen**: not a MassGen log directory \\(format otlp\\)" in md
+    page = (tmp_path / "ANALYSIS_REPORT.html").read_text()
+    assert page.count('src="data:image/png;base64,') == 4 and '<section id="section-trace">' in page
+
+
+def test_report_of_the_massgen_sample_has_the_massgen_section(samples, tmp_path):
+    """The MassGen section follows the skill's template headings; tables the Coordination
+    section of this report shows are named, those of sections it lacks (Timeline) shown."""
+    from analysis_kit.report.massgen import TEMPLATE
+
+    result = run_report([samples["massgen"]], tmp_path, sections=["coordination", "massgen", "trace", "problems"],
+                        formats="md", progress=False)
+    # problems chosen but left out (every line was used): the appendix shows its own "None found."
+    assert result.ok and set(result.skipped) == {"trace", "problems"}, [(s.section, s.error) for s in result.sections]
+    assert "Shown in the Input problems" not in _md(result)
+    assert re.search(r"\*\*Input Problems\*\*\s+\*None found\.\*", _md(result))
+    md = _md(result)
+    body = md[md.index("## MassGen"):md.index("## Not in this report")]
+    assert re.findall(r"^### (.+)$", body, flags=re.M) == [h.title for h in TEMPLATE]
+    assert "Shown in the Coordination section \\(Votes\\)." in body
+    assert "Shown in the Timeline" not in body and "**Per-Round Timing \\(Sorted by Agent\\)**" in body
+    assert "<script" not in md and "window.\\_\\_ak\\_pwned" in md
+    assert "- **Trace**: no span ids in the events: massgen records no span hierarchy" in md
 
 
 def _notebook(path: Path, code: str) -> Path:

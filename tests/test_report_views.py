@@ -8,10 +8,10 @@ import pytest
 
 from analysis_kit.model import Run, concat_runs
 from analysis_kit.report import section
-from analysis_kit.report.display import Block, Omitted
+from analysis_kit.report.display import Block, Omitted, Subheading
 from analysis_kit.report.headline import Headline, facts, wilson_interval
 from analysis_kit.report.views import (comparison, conversations, coordination, cost, failures, latency,
-                                       overview, problems, timeline)
+                                       massgen, overview, problems, timeline, trace)
 
 T0 = pd.Timestamp("2025-01-01 00:00:00", tz="UTC")
 
@@ -217,3 +217,171 @@ def test_timeline_rounds_of_a_multi_agent_run():
     row = dict(zip(table.columns, table.rows[0]))
     assert (row["agent"], row["round"], row["total"], row["tool wall"], row["non tool"]) == ("a", "1", "10 s", "4.0 s", "6.0 s")
     assert block.figures[0].axes[0].get_title() == "Time per agent and round"
+
+
+# ----------------------------------------------------------------------------- trace
+
+def _span(task, span, parent, kind, name, start_s, end_s, error=None):
+    return {"task_id": task, "trial": 0, "agent": "agent", "span_id": span, "parent_id": parent, "kind": kind,
+            "name": name, "start": T0 + pd.Timedelta(seconds=start_s), "end": T0 + pd.Timedelta(seconds=end_s),
+            "duration_ms": (end_s - start_s) * 1000.0, "error": error}
+
+
+@pytest.fixture
+def traced() -> Run:
+    """Task t1: a 10 s root span with two children (chat 1-4 s, a failing tool 5-6 s whose
+    name carries HTML); task t2: one 2 s span. Self times by hand: root 10 - 3 - 1 = 6 s,
+    chat 3 s, tool 1 s, other 2 s (12 s in all)."""
+    events = pd.DataFrame([
+        _span("t1", "a", None, "agent", "agent run", 0, 10), _span("t1", "b", "a", "llm_call", "chat", 1, 4),
+        _span("t1", "c", "a", "tool_call", "<b>tool</b>", 5, 6, error="boom"),
+        _span("t2", "d", None, "span", "other", 0, 2),
+    ])
+    return Run(meta={"run_id": "traced", "source_format": "otlp"}, events=events)
+
+
+def test_trace_has_content_only_with_span_ids(traced, run):
+    assert trace.has_content(traced) is None
+    assert trace.has_content(run) == "no span ids in the events: tau2_results records no span hierarchy"
+    assert trace.has_content(Run()) == "no span ids in the events: these runs records no span hierarchy"
+    assert section("trace").has_content(run) == trace.has_content(run)
+
+
+def test_trace_slowest_traces_each_with_a_waterfall(traced):
+    block = trace.slowest(traced)
+    rows = _rows(block)
+    assert [r[0] for r in rows] == ["t1", "t2"]
+    assert rows[0][1:] == ["agent run", "2025-01-01 00:00:00", "10 s", "3", "1"]  # root, start, duration, spans, errors
+    assert [s.text for s in block.items if isinstance(s, Subheading)] == ["task t1: agent run", "task t2: other"]
+    first, second = block.figures
+    assert tuple(first.get_size_inches()) == (10, 0.25 * 3 + 1.5) and tuple(second.get_size_inches()) == (10, 1.75)
+    ax = first.axes[0]
+    assert ax.get_title() == "Waterfall of task t1"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["agent run", "  chat", "  <b>tool</b>"]
+    assert len([line for line in ax.lines if line.get_gid() == "errors"][0].get_xdata()) == 1  # the failed tool
+
+
+def test_trace_self_time_by_span_name(traced):
+    block = trace.self_time(traced)
+    by_name = {r[0]: r[1:] for r in _rows(block)}
+    assert by_name == {"agent run": ["1", "10 s", "6.0 s", "50.0%"], "chat": ["1", "3.0 s", "3.0 s", "25.0%"],
+                       "other": ["1", "2.0 s", "2.0 s", "16.7%"], "<b>tool</b>": ["1", "1.0 s", "1.0 s", "8.3%"]}
+    assert [r[0] for r in _rows(block)] == ["agent run", "chat", "other", "<b>tool</b>"]  # most self time first
+    ax = block.figures[0].axes[0]
+    assert [p.get_width() for p in ax.containers[1]] == [6.0, 3.0, 2.0, 1.0]  # the self-time bars
+    assert "&lt;b&gt;tool&lt;/b&gt;" in block.tables[0]._repr_html_() and "<b>tool" not in block.tables[0]._repr_html_()
+
+
+def test_trace_span_tree_of_the_slowest_or_the_chosen_task(traced):
+    tree = trace.span_tree(traced)
+    assert tree.items[0].text == "task t1: 3 spans"
+    assert _rows(tree) == [["agent run", "agent", "agent", "0 ms", "10 s", "6.0 s", "2", ""],
+                           ["· chat", "llm_call", "agent", "1.0 s", "3.0 s", "3.0 s", "0", ""],
+                           ["· <b>tool</b>", "tool_call", "agent", "5.0 s", "1.0 s", "1.0 s", "0", "boom"]]
+    assert "| · &lt;b&gt;tool&lt;/b&gt; |" in tree.text() and "<b>" not in tree.text()  # escaped in markdown
+    assert _rows(trace.span_tree(traced, "t2"))[0][0] == "other"
+    assert trace.span_tree(traced, "nope").notes[0].text == "task nope has no spans in this run"
+    assert isinstance(trace.span_tree(Run()), Omitted)
+
+
+# ----------------------------------------------------------------------------- massgen
+
+@pytest.fixture
+def multi_agent() -> Run:
+    """A MassGen-shaped run built by hand: agents a and b answer in round 0 (a 0-60 s, b
+    0-30 s, both initial_answer), a votes for b in round 1 (60-90 s, voting), submitting a
+    checklist at 70 s and proposing nothing; the vote's reason carries a script tag."""
+    def at(s):
+        return T0 + pd.Timedelta(seconds=s)
+    rows = [
+        {"agent": "a", "round": 0, "kind": "round", "name": "round 0", "start": at(0), "end": at(60),
+         "attrs": '{"round_type": "initial_answer", "outcome": "answer"}'},
+        {"agent": "b", "round": 0, "kind": "round", "name": "round 0", "start": at(0), "end": at(30),
+         "attrs": '{"round_type": "initial_answer", "outcome": "answer"}'},
+        {"agent": "a", "round": 1, "kind": "round", "name": "round 1", "start": at(60), "end": at(90),
+         "attrs": '{"round_type": "voting", "outcome": "vote"}'},
+        {"agent": "a", "round": 0, "kind": "answer", "name": "agent1.1", "start": at(60), "end": at(60),
+         "attrs": '{"label": "agent1.1", "length": 10}'},
+        {"agent": "b", "round": 0, "kind": "answer", "name": "agent2.1", "start": at(30), "end": at(30),
+         "attrs": '{"label": "agent2.1", "length": 12}'},
+        {"agent": "a", "round": 1, "kind": "tool_call", "name": "submit_checklist", "start": at(70), "end": at(71)},
+        {"agent": "a", "round": 1, "kind": "vote", "name": "b", "start": at(90), "end": at(90),
+         "attrs": '{"voted_for": "b", "reason": "<script>x</script> b is better"}'},
+    ]
+    events = pd.DataFrame(rows)
+    tasks = pd.DataFrame({"task_id": ["q"], "status": ["completed"], "duration_s": [120.0], "cost_usd": [0.5]})
+    meta = {"run_id": "log_1", "source_format": "massgen", "agents": ["a", "b"], "winner": "b"}
+    return Run(meta=meta, events=events, tasks=tasks)
+
+
+def test_massgen_has_content_only_for_one_massgen_log(multi_agent, traced):
+    assert massgen.has_content(multi_agent) is None
+    assert massgen.has_content(traced) == "not a MassGen log directory (format otlp)"
+    trace_file = Run(meta={"run_id": "t", "source_format": "massgen_trace"})
+    assert massgen.has_content(trace_file) == "not a MassGen log directory (format massgen_trace)"
+    two = concat_runs([multi_agent, Run(meta={"run_id": "log_2", "source_format": "massgen"})])
+    assert massgen.has_content(two) == "several runs: the MassGen report describes one log"
+
+
+def test_massgen_parts_follow_the_template_headings():
+    from analysis_kit.report.massgen import TEMPLATE
+
+    parts = section("massgen").parts
+    assert [p.title for p in parts] == [h.title for h in TEMPLATE]
+    for part, heading in zip(parts, TEMPLATE):
+        assert part.call.startswith(f"view.{heading.view}(run")  # one view per ## heading
+        takes_elsewhere = any(sub.shown_in for sub in heading.subs)
+        assert ("shown_elsewhere" in part.call) == takes_elsewhere
+
+
+def test_massgen_views_by_hand(multi_agent):
+    summary = massgen.executive_summary(multi_agent)
+    assert summary.notes[0].text.startswith("2 agents gave 2 answers and 1 votes in 2 min ($0.500 reported); "
+                                            "winner: b, 0 restarts.")
+    overview_rows = dict(_rows(massgen.session_overview(multi_agent)))
+    assert (overview_rows["Duration"], overview_rows["Total Cost"], overview_rows["Winner"]) == ("2 min", "$0.500", "b")
+    efficiency = massgen.efficiency(multi_agent)
+    headings = [i.text for i in efficiency.items if isinstance(i, Subheading)]
+    assert headings == ["Phase Duration Breakdown", "Per-Round Timing (Sorted by Agent)",
+                        "Evaluation vs Implementation Timing (Checklist-Gated Phases)",
+                        "Per-Round Evaluation vs Improvement Table", "Top Bottlenecks"]
+    # initial_answer: 60 s and 30 s (mean 45, total 90 of 120 s); voting: 30 s
+    assert _rows(efficiency, 0) == [["initial_answer", "2", "45 s", "1 min", "1 min 30 s", "75.0%"],
+                                    ["voting", "1", "30 s", "30 s", "30 s", "25.0%"]]
+    # round 1 of a: 10 s before the checklist, 20 s after it (no proposal), nothing implemented
+    shares = {r[0]: (r[1], r[3]) for r in _rows(efficiency, 2)}
+    assert shares == {"evaluation": ("10 s", "33.3%"), "checklist_to_propose": ("20 s", "66.7%"),
+                      "implementation": ("0 ms", "0%")}
+
+
+def test_massgen_names_what_another_section_of_the_report_shows(multi_agent):
+    alone = massgen.behavior(multi_agent)
+    assert "Voting Analysis" in [i.text for i in alone.items if isinstance(i, Subheading)]
+    votes = alone.tables[-1]
+    assert votes.columns[:2] == ["voter", "voted for"] and votes.rows[0][:2] == ["a", "b"]
+    assert "&lt;script&gt;" in votes._repr_html_() and "<script>" not in votes._repr_html_()
+    in_report = massgen.behavior(multi_agent, ["coordination", "latency"])
+    assert in_report.notes[-1].text == "Shown in the Coordination section (Votes)."
+    assert len(in_report.tables) == len(alone.tables) - 1
+    rounds = massgen.efficiency(multi_agent, ["coordination"]).tables  # no Timeline in the report
+    assert "Shown in the Timeline" not in massgen.efficiency(multi_agent, ["coordination"]).text()
+    assert len(rounds) == len(massgen.efficiency(multi_agent, ["timeline"]).tables) + 1
+
+
+def test_massgen_heading_with_nothing_found_is_left_out_and_named(multi_agent):
+    commands = massgen.commands(multi_agent)
+    assert isinstance(commands, Omitted)
+    assert commands.reason == ("none of Frequently Repeated Commands, Commands with Excessive Output, "
+                               "Slowest Command Patterns found in this log")
+
+
+def test_trace_of_a_task_with_several_trials_shows_the_first(traced):
+    """Inspect epochs: one task's spans in two trials would interleave in one tree."""
+    again = traced.events[traced.events["task_id"] == "t1"].assign(trial=1, span_id=lambda e: e["span_id"] + "2",
+                                                                  parent_id=lambda e: e["parent_id"] + "2")
+    run = Run(meta=traced.meta, events=pd.concat([traced.events, again], ignore_index=True))
+    tree = trace.span_tree(run, "t1")
+    assert tree.items[0].text == "task t1 trial 0: 3 spans" and len(tree.tables[0].rows) == 3
+    slowest = trace.slowest(run)
+    assert [s.text for s in slowest.items if isinstance(s, Subheading)][0] == "task t1 trial 0: agent run"
+    assert len(slowest.figures[0].axes[0].get_yticklabels()) == 3

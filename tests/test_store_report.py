@@ -1,16 +1,22 @@
 """The Runs report of a store: leaderboard, trends per model, the cost vs pass-rate
-frontier (tables and plots), the report files, and the CLI's ingest and report --store."""
+frontier (tables and plots), the Runs section's views on a store built by hand, the report
+files (report --store, through the same notebooks and pipeline as a run's report), and the
+CLI's ingest and report --store."""
 
+import json
 import subprocess
 import sys
 
 import matplotlib
 import numpy as np
 import pandas as pd
+import pytest
 
 from analysis_kit import plots
-from analysis_kit.store import open_store
-from analysis_kit.store.report import by_model, leaderboard, section_parts, trends, write_report
+from analysis_kit.report.display import Omitted
+from analysis_kit.report.views import runs as views
+from analysis_kit.store import ingest, open_store
+from analysis_kit.store.report import by_model, leaderboard, trends
 from test_store import profile_log, real_store  # noqa: F401  (the shared session store)
 
 matplotlib.use("Agg")
@@ -99,18 +105,96 @@ def test_runs_trend_draws_a_line_and_band_per_model():
     assert any(t.get_gid() == "no_data" for t in plots.runs_trend(data.iloc[0:0]).texts)
 
 
-def test_section_parts_and_report_files(real_store, tmp_path):  # noqa: F811
+def tau2_results(path, model, rewards, day, *, cost, domain="airline"):
+    """A tau2-bench results file written by hand: one simulation per reward, each costing
+    ``cost``, started on 2025-10-``day``."""
+    sims = [{"id": f"s{i}", "task_id": str(i), "trial": 0, "start_time": f"2025-10-{day:02d}T10:00:{i:02d}",
+             "end_time": f"2025-10-{day:02d}T10:00:{i + 5:02d}", "duration": 5.0, "termination_reason": "user_stop",
+             "agent_cost": cost, "user_cost": 0.0, "reward_info": {"reward": r}, "messages": []}
+            for i, r in enumerate(rewards)]
+    doc = {"timestamp": f"2025-10-{day:02d}T10:00:00",
+           "info": {"agent_info": {"llm": model}, "environment_info": {"domain_name": domain}},
+           "tasks": [{"id": str(i)} for i in range(len(rewards))], "simulations": sims}
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.fixture(scope="module")
+def hand_store(tmp_path_factory):
+    """Three runs whose every figure is known, and a path that does not load:
+    a: m-cheap, 2 of 4 pass, $0.01 a task, Mon 2025-10-06;  b: m-dear, 3 of 4, $0.05, Tue 10-07;
+    c: m-cheap, 3 of 4, $0.01, Mon 10-13 (the next week), its domain a script tag.
+    Pooled: m-cheap 5 of 8 (62.5%) at $0.01 a task, m-dear 3 of 4 (75%) at $0.05: both on the
+    frontier (the dearer one passes more)."""
+    base = tmp_path_factory.mktemp("hand_store")
+    paths = [tau2_results(base / "a.json", "m-cheap", [1, 1, 0, 0], 6, cost=0.01),
+             tau2_results(base / "b.json", "m-dear", [1, 1, 1, 0], 7, cost=0.05),
+             tau2_results(base / "c.json", "m-cheap", [1, 0, 1, 1], 13, cost=0.01, domain="<script>x</script>")]
+    junk = base / "junk.txt"
+    junk.write_text("no run here\n")
+    ingest(paths + [junk], base / "store", workers=1, progress=False)
+    return open_store(base / "store")
+
+
+def test_runs_views_by_hand(hand_store):
+    assert views.has_content(hand_store) is None
+    facts = views.store_facts(hand_store)
+    assert (facts["runs"], facts["paths not loaded"], facts["models"], facts["task attempts"]) == \
+        (3, 1, ["m-cheap", "m-dear"], 12)
+    assert (facts["first started"], facts["last started"]) == (pd.Timestamp("2025-10-06 10:00", tz="UTC"),
+                                                               pd.Timestamp("2025-10-13 10:00", tz="UTC"))
+    board = views.leaderboard(hand_store)
+    assert board.notes[0].text == "3 runs of 2 models"
+    table = board.tables[0]
+    rows = [dict(zip(table.columns, r)) for r in table.rows]
+    # 75% twice: the cheaper run first; then 50%
+    assert [(r["run id"], r["model"], r["pass rate"], r["cost"], r["cost per task"]) for r in rows] == [
+        ("c", "m-cheap", "75.0%", "$0.0400", "$0.0100"), ("b", "m-dear", "75.0%", "$0.200", "$0.0500"),
+        ("a", "m-cheap", "50.0%", "$0.0400", "$0.0100")]
+    assert "&lt;script&gt;x&lt;/script&gt;" in table._repr_html_() and "<script>" not in table._repr_html_()
+    frontier = views.frontier(hand_store)
+    ax = frontier.figures[0].axes[0]
+    line = [l for l in ax.lines if l.get_gid() == "frontier"][0]
+    assert list(line.get_xdata()) == pytest.approx([0.01, 0.05]) and list(line.get_ydata()) == [0.625, 0.75]
+    models = {r[0]: r for r in frontier.tables[0].rows}
+    assert models["m-cheap"][1:3] == ["2", "62.5%"] and models["m-cheap"][6:] == ["$0.0100", "yes"]
+    assert models["m-dear"][1:3] == ["1", "75.0%"] and models["m-dear"][6:] == ["$0.0500", "yes"]
+    trend = views.trends(hand_store)
+    weekly = [dict(zip(trend.tables[0].columns, r)) for r in trend.tables[0].rows]
+    assert [(w["run model"], w["period"], w["pass rate"]) for w in weekly] == [
+        ("m-cheap", "2025-10-06 00:00:00", "50.0%"), ("m-cheap", "2025-10-13 00:00:00", "75.0%"),
+        ("m-dear", "2025-10-06 00:00:00", "75.0%")]
+    assert [list(l.get_ydata()) for l in trend.figures[0].axes[0].lines if l.get_gid() == "trend"] == \
+        [[0.5, 0.75], [0.75]]
+    failed = views.not_loaded(hand_store).tables[0].rows
+    assert len(failed) == 1 and failed[0][0].endswith("junk.txt") and failed[0][1]
+
+
+def test_runs_views_keep_to_the_where_condition(hand_store):
+    chosen = views.leaderboard(hand_store, "run_model = 'm-dear'")
+    assert [r[0] for r in chosen.tables[0].rows] == ["b"]
+    assert views.store_facts(hand_store, "run_model = 'm-dear'")["runs chosen by"] == "run_model = 'm-dear'"
+    none = views.leaderboard(hand_store, "run_model = 'nobody'")
+    assert isinstance(none, Omitted) and none.reason == "no run matches where run_model = 'nobody'"
+
+
+def test_runs_has_content_says_why_a_store_has_nothing(tmp_path):
+    junk = tmp_path / "junk.txt"
+    junk.write_text("nothing\n")
+    ingest([junk], tmp_path / "store", workers=1, progress=False)
+    store = open_store(tmp_path / "store")
+    assert views.has_content(store) == "the store holds no runs (1 paths could not be loaded)"
+
+
+def test_runs_views_of_real_runs(real_store):  # noqa: F811
+    """What the papermill-less report asserted, now on the section's views: the leaderboard
+    names the runs (escaped), the frontier and the trends each draw a figure beside a table."""
     store = open_store(real_store[0])
-    parts = section_parts(store)
-    kinds = [k for k, _ in parts]
-    assert kinds.count("figure") == 2 and kinds.count("table") == 2
-    assert [o for k, o in parts if k == "heading"] == ["Leaderboard", "Cost vs pass rate", "Trends per model"]
-    files = write_report(store, tmp_path / "out")
-    md, html = (f.read_text() for f in files)
-    assert "## Runs" in md and "xai/grok\\-3\\-mini" in md.replace("xai/grok-3-mini", "xai/grok\\-3\\-mini")
-    assert md.count("](assets/runs/figure_") == 2
-    assert (tmp_path / "out" / "assets" / "runs" / "figure_1.png").stat().st_size > 1000
-    assert html.count('src="data:image/png;base64,') == 2 and "<script" not in html.lower()
+    board = views.leaderboard(store).tables[0]
+    grok = [r for r in board.rows if r[0] == "airline_grok-3-mini_10sims"]
+    assert len(grok) == 1 and grok[0][1] == "xai/grok-3-mini" and grok[0][7] == "30.0%"  # run id, model, pass rate
+    for block in (views.frontier(store), views.trends(store)):
+        assert len(block.figures) == 1 and len(block.tables) == 1
 
 
 def _cli(*args):
@@ -118,7 +202,9 @@ def _cli(*args):
                           text=True, timeout=300)
 
 
-def test_cli_ingest_then_report_store(tmp_path):
+def test_cli_ingest_then_report_store_errors(tmp_path, capsys):
+    from analysis_kit.cli import main
+
     a = profile_log(tmp_path / "a.log", [100, 200])
     junk = tmp_path / "junk.txt"
     junk.write_text("no run here\n")
@@ -128,13 +214,59 @@ def test_cli_ingest_then_report_store(tmp_path):
     assert "not loaded:" in out.stderr and "Traceback" not in out.stderr
     again = _cli("ingest", a, "--store", tmp_path / "store", "--no-progress")
     assert "1 unchanged" in again.stdout
-    report = _cli("report", "--store", tmp_path / "store", "--out", tmp_path / "rep", "--format", "md")
-    assert report.returncode == 0, report.stderr
-    assert (tmp_path / "rep" / "ANALYSIS_REPORT.md").exists() and not (tmp_path / "rep" / "ANALYSIS_REPORT.html").exists()
-    both = _cli("report", a, "--store", tmp_path / "store")
-    assert both.returncode == 2 and "not both" in both.stderr
-    missing = _cli("report", "--store", tmp_path / "nothing")
-    assert missing.returncode == 2 and "no run store here" in missing.stderr
+    # errors found before any kernel starts, nothing written
+    cases = [(["report", str(a), "--store", str(tmp_path / "store")], "not both"),
+             (["report", "--store", str(tmp_path / "nothing")], "no run store here"),
+             (["report", "--store", str(tmp_path / "store"), "--where", "no_such_column = 1"], "not a valid condition"),
+             (["report", "--store", str(tmp_path / "store"), "--sections", "latency"], "report on a run"),
+             (["report", "--store", str(tmp_path / "store"), "--task-id", "7"], "no chosen section"),
+             (["report", str(a), "--where", "benchmark = 'x'"], "with --store"),
+             (["report", str(a), "--sections", "runs"], "report --store DIR")]
+    for argv, message in cases:
+        assert main(argv + ["--out", str(tmp_path / "rep")]) == 2, argv
+        assert message in capsys.readouterr().err, argv
+    assert not (tmp_path / "rep").exists()
+
+
+@pytest.mark.slow
+def test_cli_report_store_end_to_end(hand_store, tmp_path):
+    """report --store DIR executes the generated Runs notebook with papermill and exports it
+    with nbconvert, as a run's sections are: page one the store and its counts."""
+    out = _cli("report", "--store", hand_store.path, "--out", tmp_path / "rep")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0] == "runs: ok"
+    md = (tmp_path / "rep" / "ANALYSIS_REPORT.md").read_text()
+    page = (tmp_path / "rep" / "ANALYSIS_REPORT.html").read_text()
+    executed = tmp_path / "rep" / "notebooks" / "runs.ipynb"
+    injected = [c for c in json.loads(executed.read_text())["cells"]
+                if "injected-parameters" in c["metadata"].get("tags", [])]  # papermill ran it
+    assert len(injected) == 1 and f"store_dir = {str(hand_store.path)!r}".replace("'", '"') in "".join(injected[0]["source"])
+    front = md[:md.index("## Runs")]
+    assert front.startswith("# Analysis report\n\nStore: **") and "store" in front
+    assert "| runs             | 3 " in front and "| paths not loaded | 1 " in front
+    assert "| models           | m-cheap, m-dear " in front and "| task attempts    | 12 " in front
+    body = md[md.index("## Runs"):]
+    assert "### Leaderboard" in body and "### Cost vs pass rate" in body and "### Trends per model" in body
+    assert "### Paths not loaded" in body and "junk.txt" in body
+    assert "### The store" not in body  # on page one already
+    assert body.index("| c ") < body.index("| b ") < body.index("| a ")  # best pass rate first, then cheapest
+    assert body.count("](assets/runs/") == 2 and len(list((tmp_path / "rep" / "assets" / "runs").glob("*.png"))) == 2
+    assert page.count('src="data:image/png;base64,') == 2
+    assert "<script>x" not in md + page and "&lt;script&gt;x&lt;/script&gt;" in md + page
+    assert "## Not in this report" not in md and "| Runs      | ok " in md
+
+
+@pytest.mark.slow
+def test_report_store_of_real_runs(real_store, tmp_path):  # noqa: F811
+    from analysis_kit.report.runner import run_store_report
+
+    result = run_store_report(real_store[0], tmp_path / "out", progress=False)
+    assert result.ok, [(s.section, s.error) for s in result.sections]
+    md, html = (f.read_text() for f in result.files)
+    assert "## Runs" in md and "xai/grok\\-3\\-mini" in md.replace("xai/grok-3-mini", "xai/grok\\-3\\-mini")
+    assert md.count("](assets/runs/") == 2
+    assert min(p.stat().st_size for p in (tmp_path / "out" / "assets" / "runs").glob("*.png")) > 1000
+    assert html.count('src="data:image/png;base64,') == 2 and "<script" not in html.lower()
 
 
 def test_sample_store_holds_the_bundled_runs(tmp_path, monkeypatch):
@@ -148,3 +280,18 @@ def test_sample_store_holds_the_bundled_runs(tmp_path, monkeypatch):
     runs = open_store(root).runs()
     assert set(runs["path"]) == {str(p.resolve()) for p in sample_paths(SAMPLES).values()}
     assert sample_store(tmp_path / "samples") == root  # a second call skips what is stored
+
+
+def test_the_default_sample_store_is_one_per_samples_folder(tmp_path, monkeypatch):
+    """Two checkouts (or kit versions) with their own samples never share one store: it
+    would hold both checkouts' sample runs."""
+    from analysis_kit.store.report import default_sample_store
+
+    monkeypatch.setenv("ANALYSIS_KIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("ANALYSIS_KIT_SAMPLES", str(tmp_path / "one"))
+    one = default_sample_store()
+    monkeypatch.setenv("ANALYSIS_KIT_SAMPLES", str(tmp_path / "two"))
+    two = default_sample_store()
+    assert one != two and one.parent == two.parent == tmp_path / "cache"
+    monkeypatch.setenv("ANALYSIS_KIT_SAMPLES", str(tmp_path / "one"))
+    assert default_sample_store() == one

@@ -491,3 +491,26 @@ def test_explorers_work_on_events_with_span_ids(task_run):
     ex = explore(spanned)
     ex.latency.calls.value = 0
     assert ex.task.current_task == "t2" and ex.task.highlighted == [0]
+
+
+def test_task_explorer_draws_the_waterfall_of_a_task_with_spans(task_run):
+    """t1's events carry span ids (the tool call inside the model call), t2's do not: the
+    explorer shows t1's waterfall, and nothing in its place for t2."""
+    events = task_run.events.assign(span_id=["s1", "s2", None, None], parent_id=[None, "s1", None, None])
+    spanned = Run(meta=task_run.meta, tasks=task_run.tasks, messages=task_run.messages, events=events,
+                  failures=task_run.failures)
+    ex = TaskExplorer(spanned)
+    assert ex.current_task == "t2" and ex.waterfall_figure is None and ex.waterfall_out.outputs == ()
+    ex.task.value = "t1"
+    ax = ex.waterfall_figure.axes[0]
+    assert ax.get_title() == "Waterfall of task t1"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["m1", "  lookup"]  # the child indented
+    assert [round(b.get_width(), 3) for b in ax.containers[0]] == [0.8, 0.04]  # 800 ms and 40 ms
+    assert tuple(ex.waterfall_figure.get_size_inches()) == (10, 0.25 * 2 + 1.5)
+    assert _png(ex.waterfall_out)[:4] == b"\x89PNG"
+    assert ex.widget.children.index(ex.waterfall_out) == ex.widget.children.index(ex.gantt_out) + 1
+    ex.task.value = "t2"
+    assert ex.waterfall_figure is None and ex.waterfall_out.outputs == ()
+    static = task_static(spanned, "t1")
+    assert len(static.figures) == 2 and static.figures[1].axes[0].get_title() == "Waterfall of task t1"
+    assert len(task_static(spanned, "t2").figures) == 1

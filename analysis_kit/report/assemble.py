@@ -56,10 +56,17 @@ class SectionResult:
 
 @dataclass
 class Front:
-    """The first page: the runs (id and path) and the headline (None: none)."""
+    """The first page: what was reported (the runs' id and path, or a run store's path
+    with ``label="Store"``) and the headline (None: none; any object with
+    ``_repr_markdown_`` and ``_repr_html_``)."""
 
     runs: list[tuple[str, str]]
     headline: Any = None
+    label: str = "Run"
+
+    @property
+    def subject(self) -> str:
+        return self.label + ("s" if len(self.runs) > 1 else "")
 
 
 def _status_table(results: list[SectionResult]) -> Table:
@@ -99,7 +106,7 @@ def markdown_report(results: list[SectionResult], front: Front, *, redact: bool 
     failed = ran - ok
     parts = [
         "# Analysis report",
-        f"Run{'s' if len(front.runs) > 1 else ''}: {_runs_markdown(front, redact)}",
+        f"{front.subject}: {_runs_markdown(front, redact)}",
         f"Generated {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M UTC}; {ok} of {ran} sections ran"
         + (f", **{failed} failed**." if failed else "."),
     ]
@@ -115,7 +122,7 @@ def markdown_report(results: list[SectionResult], front: Front, *, redact: bool 
                          + text_block(r.error or "unknown error", redact=redact)._repr_markdown_().strip())
     left_out = _left_out(results)
     if left_out:
-        parts.append(f"## {LEFT_OUT_TITLE}\n\nNothing to show for this run:\n\n" + "\n".join(
+        parts.append(f"## {LEFT_OUT_TITLE}\n\nNothing to show for this {front.label.lower()}:\n\n" + "\n".join(
             f"- **{escape_markdown(what, redact_secrets=False)}**: {escape_markdown(why, redact_secrets=False)}"
             for what, why in left_out))
     parts.append(f"## {TIMINGS_TITLE}\n\n" + _status_table(results)._repr_markdown_().strip())
@@ -146,7 +153,7 @@ def html_report(results: list[SectionResult], front: Front, *, redact: bool = Tr
     if left_out:
         items = "".join(f"<li><strong>{escape_html(what, redact_secrets=False)}</strong>: "
                         f"{escape_html(why, redact_secrets=False)}</li>" for what, why in left_out)
-        body.append(f'<section id="left-out"><h2>{LEFT_OUT_TITLE}</h2><p>Nothing to show for this run:</p>'
+        body.append(f'<section id="left-out"><h2>{LEFT_OUT_TITLE}</h2><p>Nothing to show for this {front.label.lower()}:</p>'
                     f"<ul>{items}</ul></section>")
     body.append(f'<section id="timings"><h2>{TIMINGS_TITLE}</h2>{_status_table(results)._repr_html_()}</section>')
     summary = (f"{ok} of {ran} sections ran" + (f", <strong>{failed} failed</strong>." if failed else "."))
@@ -156,7 +163,7 @@ def html_report(results: list[SectionResult], front: Front, *, redact: bool = Tr
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>Analysis report</title><style>{css}</style></head><body>"
-        f"<h1>Analysis report</h1><p>Run{'s' if len(front.runs) > 1 else ''}: {_runs_html(front, redact)}</p>"
+        f"<h1>Analysis report</h1><p>{front.subject}: {_runs_html(front, redact)}</p>"
         f"<p>{summary}</p>{headline}<nav><ul>{nav}</ul></nav>"
         + "\n".join(body) + "</body></html>\n"
     )

@@ -20,6 +20,9 @@ from .parameterize import (check_load_options, declared_parameters, notebook_pat
 from .sections import check_sections, section
 
 FORMATS = ("md", "html")
+# The parameter of a section that names other sections of the report instead of repeating
+# their tables: the report gives it the sections that run.
+SHOWN_ELSEWHERE = "shown_elsewhere"
 
 
 @dataclass
@@ -69,13 +72,35 @@ def plan(paths: Sequence[str | os.PathLike], sections: Sequence[str] | None = No
     ``$ANALYSIS_KIT_NOTEBOOKS``) names a folder of one's own. ``options`` (e.g.
     ``task_id``, ``stall_threshold_s``) go to the sections that declare them; one that no
     chosen section declares is a :class:`ParameterError`. ``load_options`` go to every
-    section (``analysis_kit.load(path, **load_options)``).
+    section (``analysis_kit.load(path, **load_options)``). A section declaring
+    ``shown_elsewhere`` is given the other sections chosen (the ones that then run, once
+    the run is loaded: see :func:`run_report`).
     """
     chosen = check_sections(sections)
     resolved = run_paths(list(paths))
     run_path: str | list[str] = resolved[0] if len(resolved) == 1 else resolved
-    options = dict(options or {})
     load_options = check_load_options(load_options)
+    given = {"run_path": run_path, "out_dir": str(Path(out_dir).resolve()), "redact": redact,
+             "load_options": load_options}
+    return _plan(chosen, given, options, notebooks)
+
+
+def plan_store(store_dir: str | os.PathLike, sections: Sequence[str] | None = None, *,
+               where: str | None = None, options: dict[str, Any] | None = None, redact: bool = True,
+               out_dir: str | os.PathLike = ".",
+               notebooks: str | os.PathLike | None = None) -> dict[str, tuple[Any, dict[str, Any]]]:
+    """:func:`plan` for the sections of a run store's report (``store_dir``, ``where``)."""
+    chosen = check_sections(sections, scope="store")
+    given = {"store_dir": str(store_dir) if "://" in str(store_dir) else str(Path(store_dir).resolve()),
+             "where": where, "out_dir": str(Path(out_dir).resolve()), "redact": redact}
+    return _plan(chosen, given, options, notebooks)
+
+
+def _plan(chosen: list[str], given: dict[str, Any], options: dict[str, Any] | None,
+          notebooks: str | os.PathLike | None) -> dict[str, tuple[Any, dict[str, Any]]]:
+    """Each chosen section's notebook and parameters: of ``given`` those it declares, then
+    ``options`` (each must be declared by some chosen section)."""
+    options = dict(options or {})
     folder = notebooks if notebooks is not None else notebooks_dir()
     used: set[str] = set()
     planned = {}
@@ -90,11 +115,11 @@ def plan(paths: Sequence[str | os.PathLike], sections: Sequence[str] | None = No
             nb = section_notebook(section(name))
             declared = section(name).parameters()
             where = f"section {name}"
-        params = {"run_path": run_path, "out_dir": str(Path(out_dir).resolve()), "redact": redact,
-                  "load_options": load_options}
-        params = {k: v for k, v in params.items() if k in declared}
-        if load_options and "load_options" not in declared:
+        params = {k: v for k, v in given.items() if k in declared}
+        if given.get("load_options") and "load_options" not in declared:
             raise ParameterError(f"{where} does not take load_options")
+        if SHOWN_ELSEWHERE in declared:
+            params[SHOWN_ELSEWHERE] = [s for s in chosen if s != name]
         for key, value in options.items():
             if key in declared:
                 params[key] = value
@@ -210,7 +235,10 @@ def run_report(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *
     out.mkdir(parents=True, exist_ok=True)
     to_run = [name for name in planned if skipped[name] is None]
     for name in to_run:
-        todo.put((name, *planned[name]))
+        nb, params = planned[name]
+        if SHOWN_ELSEWHERE in params:  # name only the sections this report shows
+            params = {**params, SHOWN_ELSEWHERE: [s for s in params[SHOWN_ELSEWHERE] if s in to_run]}
+        todo.put((name, nb, params))
     go.set()
     # The headline, while the kernels run the sections (a failed section keeps its anchor).
     try:
@@ -241,6 +269,53 @@ def run_report(paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *
     files = assemble.write(out, ordered, front, formats=formats, redact=redact)
     for w in workers:  # kernels shut down while the report was being written
         w.join()
+    return ReportResult(out, ordered, files)
+
+
+def run_store_report(store_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
+                     sections: Sequence[str] | None = None, where: str | None = None,
+                     formats: Sequence[str] | str = FORMATS, timeout: float = 600, redact: bool = True,
+                     options: dict[str, Any] | None = None, notebooks: str | os.PathLike | None = None,
+                     kernel: str | None = None, progress: bool | None = None) -> ReportResult:
+    """Generate the report of the run store at ``store_dir`` into ``out_dir``
+    (``analysis-kit report --store DIR``): its sections (the Runs section) executed and
+    exported as a run's sections are, assembled the same way; page one names the store and
+    what it holds instead of a run's headline.
+
+    Validates first: the store must open (a :class:`StoreError` naming what is wrong) and
+    ``where`` must be a valid condition on its runs table.
+
+    >>> run_store_report("store/", "reports/runs").files                  # doctest: +SKIP
+    [PosixPath('reports/runs/ANALYSIS_REPORT.md'), PosixPath('reports/runs/ANALYSIS_REPORT.html')]
+    """
+    from tqdm.auto import tqdm
+
+    from ..store import open_store
+    from .execute import WarmKernel
+    from .views.runs import facts_table
+
+    formats = check_formats(formats)
+    out = Path(out_dir).resolve()
+    store = open_store(store_dir if "://" in str(store_dir) else Path(store_dir).resolve())
+    store.runs(where=where)  # a bad condition fails here, not in a kernel
+    planned = plan_store(store.path, sections, where=where, options=options, redact=redact, out_dir=out,
+                         notebooks=notebooks)
+    skipped = {name: _nothing_to_say(name, store) for name in planned}
+    results: dict[str, SectionResult] = {name: SectionResult(name, skipped=reason)
+                                         for name, reason in skipped.items() if reason is not None}
+    to_run = [name for name in planned if skipped[name] is None]
+    out.mkdir(parents=True, exist_ok=True)
+    with tqdm(total=len(to_run), desc="report sections", unit="section",
+              disable=None if progress is None else not progress) as bar:
+        if to_run:
+            with WarmKernel(kernel) as warm:
+                for name in to_run:
+                    result = _run_section(name, *planned[name], out, timeout=timeout, warm=warm)
+                    results[name] = _export_section(result, out, formats=formats, redact=redact)
+                    bar.update(1)
+    ordered = [results[s] for s in planned]
+    front = Front(runs=[(store.path, "")], headline=facts_table(store, where), label="Store")
+    files = assemble.write(out, ordered, front, formats=formats, redact=redact)
     return ReportResult(out, ordered, files)
 
 

@@ -9,6 +9,10 @@ module of views it calls (whose ``has_content(run)`` says whether it has anythin
 for a run) and its parts, each a heading, a sentence and one call into that module. A new
 section is one entry here and one views module.
 
+A section has a scope: ``run`` sections make the report of a run (``analysis-kit report
+PATH``); ``store`` sections open a run store instead (their own ``setup`` and parameters,
+``common=False``) and make the report of a store (``analysis-kit report --store DIR``).
+
 >>> [s.name for s in SECTIONS][:3]
 ['overview', 'latency', 'timeline']
 >>> section("timeline").parameters()["stall_threshold_s"]
@@ -61,7 +65,7 @@ class Section:
     name: str
     title: str
     intro: str
-    sample: str | tuple[str, ...]
+    sample: str | tuple[str, ...]  # a sample name, or several (compared); () for a store section (its setup)
     parts: tuple[Part, ...]
     params: tuple[Param, ...] = ()
     views: str = ""
@@ -69,6 +73,7 @@ class Section:
     # ``run_path`` (e.g. a run store from a ``store_dir`` parameter); empty: open the run.
     setup: str = ""
     common: bool = True  # declare the common parameters (run_path, load_options, ...)
+    scope: str = "run"  # "run": a run's report; "store": a run store's report
 
     @property
     def views_module(self) -> str:
@@ -135,6 +140,23 @@ SECTIONS: tuple[Section, ...] = (
                  "(the union of overlapping tool calls) and the rest.", "view.rounds(run)"),
         )),
     Section(
+        "trace", "Trace",
+        "Where the time went in span sources (OpenTelemetry, Logfire, Inspect spans): the slowest traces as "
+        "waterfalls, self time by span name, and the span tree of one task.",
+        sample="otlp",
+        params=(Param("task_id", None, "the task whose span tree is listed (None: the slowest trace's)"),),
+        parts=(
+            Part("Slowest traces", "The three traces whose spans cover the longest wall time, each as a waterfall: "
+                 "one bar per span, indented by depth under its parent, the self time dark inside it, failed "
+                 "spans marked red.", "view.slowest(run)"),
+            Part("Self time by span name", "Per span name: the spans' total time (nested time counted at every "
+                 "level) and their self time (time not covered by child spans, each second counted once), "
+                 "largest self time first.", "view.self_time(run)"),
+            Part("Span tree", "The spans of one task (the `task_id` parameter, else the slowest trace) depth-first, "
+                 "with the offset from the trace start, duration, self time and error of each.",
+                 "view.span_tree(run, task_id)"),
+        )),
+    Section(
         "cost", "Cost and tokens",
         "What the run cost and where the tokens went. Calls without a price are counted as such, never summed "
         "as free; an estimated cost is shown beside the reported one, never added to it.",
@@ -193,6 +215,38 @@ SECTIONS: tuple[Section, ...] = (
                  "unknown tools and timeouts.", "view.reliability(run)"),
         )),
     Section(
+        "massgen", "MassGen",
+        "The MassGen log-analyzer skill's report, heading by heading: correctness, efficiency, commands, "
+        "duplicated work, agent behaviour, cost, errors and the return of each round (the same content "
+        "`analysis-kit report LOGDIR --massgen` writes to turn_N/ANALYSIS_REPORT.md). Tables other sections of "
+        "this report show are named, not repeated.",
+        sample="massgen",
+        params=(Param("shown_elsewhere", [], "sections of the same report whose tables this one names instead of "
+                      "repeating (the report gives the sections it holds; []: show everything here)"),),
+        parts=(
+            Part("Executive Summary", "The run in two sentences.", "view.executive_summary(run)"),
+            Part("Session Overview", "Duration, agents, winner, cost, answers, votes and restarts.",
+                 "view.session_overview(run)"),
+            Part("1. Correctness Analysis", "What happened in order, and the template's status checklist (claims "
+                 "as the agents made them, not verdicts).", "view.correctness(run)"),
+            Part("2. Efficiency Analysis", "Time by phase and round, the checklist-gated phases (evaluation, "
+                 "checklist to proposal, implementation) and the top bottlenecks.",
+                 "view.efficiency(run, shown_elsewhere)"),
+            Part("3. Command Pattern Analysis", "Commands run more than once, with the largest output, and the "
+                 "slowest kinds of command.", "view.commands(run)"),
+            Part("4. Work Duplication Analysis", "Work done again by the same or another agent, with the time and "
+                 "cost it took.", "view.duplication(run)"),
+            Part("5. Agent Behavior Analysis", "How each agent's answers changed, and the votes.",
+                 "view.behavior(run, shown_elsewhere)"),
+            Part("6. Cost & Token Analysis", "Tokens, cost and cache hits per agent.", "view.cost(run)"),
+            Part("7. Errors & Issues", "Failed tool calls, agent errors and timeouts, and the enforcement red "
+                 "flags.", "view.errors(run, shown_elsewhere)"),
+            Part('Round ROI ("Was It Worth It?")', "What each round cost in time and money against what it "
+                 "produced, and where each agent's answers stopped improving.", "view.round_roi(run)"),
+            Part("Appendix", "Turns and attempts, the agents' models, input problems.",
+                 "view.appendix(run, shown_elsewhere)"),
+        )),
+    Section(
         "comparison", "Comparison",
         "Two or more runs side by side: pass rate, latency percentiles and cost, with the change (b - a) and a "
         "bootstrap interval.",
@@ -214,15 +268,56 @@ SECTIONS: tuple[Section, ...] = (
             Part("Examples", "Up to three examples per reason: file, line and the raw text (escaped and cut).",
                  "view.examples(run)"),
         )),
+    Section(
+        "runs", "Runs",
+        "Many runs of a run store side by side: a leaderboard, the cost vs pass-rate frontier per model, and "
+        "trends over time per model.",
+        sample=(), scope="store", common=False,
+        params=(
+            Param("store_dir", None, "a run store folder or URL (None: a store of the bundled sample runs)"),
+            Param("where", None, "a DuckDB SQL condition on the runs table choosing the runs, on run_model, "
+                  "benchmark, started, ... (None: every run)"),
+            Param("redact", True, "replace API keys, bearer tokens and URL passwords in everything shown"),
+            Param("out_dir", None, "a folder this section may write files to (None: write nothing)"),
+        ),
+        setup="\n".join([
+            "from analysis_kit.store.report import sample_store",
+            "",
+            "# No store given: a store of the bundled sample runs (ingested once).",
+            "store = view.open_store(store_dir if store_dir is not None else sample_store(), redact=redact)",
+        ]),
+        parts=(
+            Part("The store", "Where the store is and what it holds: runs, models, benchmarks, formats, when they "
+                 "ran (the report's first page).", "view.the_store(store, where)", report=False),
+            Part("Leaderboard", "One row per run, best pass rate first (then cheapest): pass rate over the task "
+                 "attempts with a known outcome and its 95% bootstrap interval (seed 0), cost (none where the run "
+                 "has no price), tokens, and the p50/p90 latency of its model calls.",
+                 "view.leaderboard(store, where)"),
+            Part("Cost vs pass rate", "Each model's runs pooled: the pass rate of all their attempts with its "
+                 "interval against the cost per task of its priced runs; the frontier joins the models no other "
+                 "beats on both.", "view.frontier(store, where)"),
+            Part("Trends per model", "Each model's pooled pass rate per week of the runs' start, with its interval.",
+                 "view.trends(store, where)"),
+            Part("Paths not loaded", "Paths the ingest could not load, and why.", "view.not_loaded(store)"),
+        )),
 )
 
 _BY_NAME = {s.name: s for s in SECTIONS}
 TITLES: dict[str, str] = {s.name: s.title for s in SECTIONS}
 
 
-def names() -> list[str]:
-    """Section names in report order."""
-    return [s.name for s in SECTIONS]
+SCOPES = ("run", "store")
+
+
+def names(scope: str = "run") -> list[str]:
+    """The names of the sections of ``scope`` (a run's report, or a store's), in report order.
+
+    >>> names("store")
+    ['runs']
+    """
+    if scope not in SCOPES:
+        raise ParameterError(f"unknown scope {scope!r}; scopes are: {', '.join(SCOPES)}")
+    return [s.name for s in SECTIONS if s.scope == scope]
 
 
 def section(name: str) -> Section:
@@ -237,20 +332,27 @@ def section(name: str) -> Section:
         raise ParameterError(f"unknown section {name!r}; sections are: {', '.join(names())}") from None
 
 
-def check_sections(chosen: Sequence[str] | None) -> list[str]:
-    """The sections asked for, in report order; an unknown name is a ParameterError.
+def check_sections(chosen: Sequence[str] | None, scope: str = "run") -> list[str]:
+    """The sections of ``scope`` asked for (None: all of them), in report order; an unknown
+    name, or a section of the other scope, is a ParameterError.
 
     >>> check_sections(["latency", "overview"])
     ['overview', 'latency']
     """
     if not chosen:
-        return names()
+        return names(scope)
     unknown = [s for s in chosen if s not in _BY_NAME]
     if unknown:
         raise ParameterError(f"unknown section(s) {', '.join(map(repr, unknown))}; "
-                             f"sections are: {', '.join(names())}")
+                             f"sections are: {', '.join(names(scope))}")
+    other = [s for s in chosen if _BY_NAME[s].scope != scope]
+    if other:
+        how = "analysis-kit report --store DIR" if scope == "run" else "analysis-kit report PATH"
+        raise ParameterError(f"section(s) {', '.join(map(repr, other))} report on "
+                             f"{'a run store' if scope == 'run' else 'a run'}: {how}; "
+                             f"the sections here are: {', '.join(names(scope))}")
     wanted = set(chosen)
-    return [s for s in names() if s in wanted]
+    return [s for s in names(scope) if s in wanted]
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
-"""The Runs report of a store: a leaderboard of runs, trends over time per model, and the
-cost vs pass-rate frontier.
+"""The tables of the Runs report of a store: a leaderboard of runs, trends over time per
+model, and the cost vs pass-rate frontier; and the store of the bundled samples.
 
-The content is plain functions over a store (tables) and :mod:`analysis_kit.plots`
-(figures); :func:`section_parts` lists the section's parts in order, :func:`show_section`
-displays them in a notebook, :func:`write_report` writes them as ANALYSIS_REPORT.md/.html
-(``analysis-kit report --store DIR``).
+The content is plain functions over a store (tables); the "runs" report section
+(:mod:`analysis_kit.report.sections`, views in :mod:`analysis_kit.report.views.runs`)
+shows them with :mod:`analysis_kit.plots`, in a notebook and in the report that
+``analysis-kit report --store DIR`` makes (:func:`analysis_kit.report.runner.run_store_report`).
 
 >>> from analysis_kit.store import open_store                         # doctest: +SKIP
 >>> from analysis_kit.store.report import leaderboard, trends, by_model  # doctest: +SKIP
@@ -13,8 +13,6 @@ displays them in a notebook, :func:`write_report` writes them as ANALYSIS_REPORT
 
 from __future__ import annotations
 
-import base64
-import io
 import os
 from pathlib import Path
 from typing import Any, Sequence
@@ -130,125 +128,46 @@ def by_model(store: Any, *, where: str | None = None, runs: Sequence[str] | None
                            kind="stable").reset_index(drop=True)
 
 
-# ----------------------------------------------------------------------------- the section
+# ----------------------------------------------------------------------------- the sample store
+
+def default_sample_store() -> Path:
+    """Where :func:`sample_store` keeps the store of the bundled samples: in the kit's cache,
+    one store per samples folder (two checkouts or two kit versions never share one).
+
+    >>> default_sample_store().name.startswith("sample-store-")
+    True
+    """
+    import hashlib
+    import tempfile
+
+    from ..cache import cache_dir
+    from ..samples import samples_dir
+
+    key = hashlib.sha1(str(samples_dir().resolve()).encode("utf-8")).hexdigest()[:12]
+    base = cache_dir() or Path(tempfile.gettempdir()) / f"analysis_kit-{os.getuid() if hasattr(os, 'getuid') else 0}"
+    return Path(base) / f"sample-store-{key}"
+
 
 def sample_store(directory: str | os.PathLike | None = None) -> Path:
     """A store of the bundled sample runs (every format; ingested once, then unchanged paths
-    are skipped): what the Runs section shows when no store is given.
+    are skipped): what the Runs section shows when no store is given. Kernels building it at
+    the same time take turns (a lock beside the store), so none sees the other's ingest as
+    an error.
 
-    >>> show_section(sample_store())                                   # doctest: +SKIP
+    >>> sample_store()                                                  # doctest: +SKIP
+    PosixPath('/home/me/.cache/analysis_kit/sample-store-3f2a9c1b7d4e')
     """
-    import tempfile
-
     from ..samples import sample_run, sample_writers
     from .writer import ingest
 
-    target = Path(directory) if directory is not None else Path(tempfile.gettempdir()) / "analysis_kit_sample_store"
-    ingest(sorted(sample_run(list(sample_writers()))), target, workers=1, progress=False)
+    target = Path(directory) if directory is not None else default_sample_store()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f".{target.name}.lock", "a+") as lock:
+        try:
+            import fcntl
+
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released when the file closes
+        except ImportError:  # not POSIX: one kernel at a time is up to the user
+            pass
+        ingest(sorted(sample_run(list(sample_writers()))), target, workers=1, progress=False)
     return target
-
-
-def section_parts(store: Any, *, where: str | None = None, top: int = TOP_ROWS) -> list[tuple[str, Any]]:
-    """The Runs section in order, as (kind, object) pairs: ``("heading", text)``,
-    ``("note", text)``, ``("table", DataFrame)`` and ``("figure", matplotlib Figure)``."""
-    import matplotlib.pyplot as plt
-
-    from .. import plots
-
-    store = _store(store)
-    board = leaderboard(store, where=where)
-    failed = len(store.runs(include_failed=True)) - len(store.runs())
-    parts: list[tuple[str, Any]] = [
-        ("note", f"{len(board)} runs of {board['model'].nunique()} models in {store.path}"
-                 + (f"; {failed} paths could not be loaded (see the store's problems)" if failed else "")),
-        ("heading", "Leaderboard"),
-        ("note", "Pass rate over task attempts with a known outcome, with its 95% bootstrap interval "
-                 "(seed 0); latency of model calls; cost NA where the run has no price."),
-        ("table", board.head(top)),
-    ]
-    models = by_model(store, where=where)
-    fig, ax = plt.subplots(figsize=(8, 5))
-    plots.cost_frontier(models, ax=ax)
-    parts += [("heading", "Cost vs pass rate"), ("figure", fig),
-              ("table", models[["run_model", "runs", "pass_rate", "ci_low", "ci_high", "cost_usd",
-                                "cost_per_task", "on_frontier"]].head(top))]
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    plots.runs_trend(trends(store, where=where), ax=ax)
-    parts += [("heading", "Trends per model"), ("figure", fig)]
-    return parts
-
-
-def show_section(store_path: Any, *, where: str | None = None) -> None:
-    """Display the Runs section in a notebook (escaped tables, figures)."""
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-
-    from ..safe import note, show
-
-    for kind, obj in section_parts(store_path, where=where):
-        if kind == "heading":
-            display(note(obj, emphasis=False))
-        elif kind == "note":
-            display(note(obj))
-        elif kind == "table":
-            display(show(obj))
-        else:
-            display(obj)
-            plt.close(obj)
-
-
-def _png(fig) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    return buffer.getvalue()
-
-
-def render(parts: list[tuple[str, Any]], out_dir: Path, *, redact: bool = True) -> tuple[str, str]:
-    """(markdown, HTML fragment) of the section's parts; figures written under
-    ``out_dir/assets/runs/`` for the markdown and inlined as data: URIs in the HTML."""
-    import matplotlib.pyplot as plt
-
-    from ..safe import escape_html, escape_markdown, note, show
-
-    md, html = ["## Runs"], ["<h2>Runs</h2>"]
-    assets = out_dir / "assets" / "runs"
-    figures = 0
-    for kind, obj in parts:
-        if kind == "heading":
-            md.append(f"### {escape_markdown(obj, redact_secrets=redact)}")
-            html.append(f"<h3>{escape_html(obj, redact_secrets=redact)}</h3>")
-        elif kind in ("note", "table"):
-            shown = note(obj, redact=redact) if kind == "note" else show(obj, redact=redact)
-            md.append(shown._repr_markdown_().strip())
-            html.append(shown._repr_html_())
-        else:
-            data = _png(obj)
-            plt.close(obj)
-            assets.mkdir(parents=True, exist_ok=True)
-            name = f"figure_{figures}.png"
-            (assets / name).write_bytes(data)
-            figures += 1
-            md.append(f"![figure](assets/runs/{name})")
-            html.append(f'<img alt="figure" src="data:image/png;base64,{base64.b64encode(data).decode()}">')
-    return "\n\n".join(md) + "\n", "\n".join(html)
-
-
-def write_report(store: Any, out_dir: str | os.PathLike, *, formats: Sequence[str] | str = ("md", "html"),
-                 where: str | None = None, redact: bool = True) -> list[Path]:
-    """Write the Runs report of ``store`` as ANALYSIS_REPORT.md / .html into ``out_dir``.
-
-    >>> write_report("store/", "reports/runs")                          # doctest: +SKIP
-    [PosixPath('reports/runs/ANALYSIS_REPORT.md'), PosixPath('reports/runs/ANALYSIS_REPORT.html')]
-    """
-    import matplotlib
-
-    from ..report.assemble import SectionResult, write
-    from ..report.runner import check_formats
-
-    matplotlib.use("Agg", force=False)
-    store = _store(store)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    markdown, html = render(section_parts(store, where=where), out, redact=redact)
-    result = SectionResult("runs", ok=True, markdown=markdown, html=html)
-    return write(out, [result], [store.path], formats=check_formats(formats), redact=redact)

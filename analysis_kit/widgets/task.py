@@ -1,5 +1,6 @@
 """Task explorer: pick a task (searchable, sortable) and see why it ended, its Gantt
-timeline, its events and its transcript (escaped, long contents folded)."""
+timeline, the waterfall of its spans (where the source has a span hierarchy), its events
+and its transcript (escaped, long contents folded)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ OUTCOME_RANK = {"failure": 0, "error": 1, "timeout": 2, "running": 3, "unknown":
 EVENT_COLUMNS = ["offset_s", "kind", "name", "agent", "thread", "duration_ms", "error"]
 FOLD_CHARS = 1500  # characters of a message shown before folding
 DETAIL_CHARS = 20_000  # most characters of one message ever put on the page
+WATERFALL_SPANS = 80  # spans drawn in a waterfall (the plot counts the rest in its title)
 
 
 def single_run(run: Run, run_id: str | None = None) -> Run:
@@ -124,11 +126,13 @@ class TaskExplorer:
     Controls: ``.search`` (Text: keeps task ids containing it), ``.sort`` (Dropdown:
     duration, cost, outcome, task_id), ``.task`` (Dropdown of task ids), ``.trial``.
     Outputs: ``.header_out`` (outcome, termination/failure reason of the trial shown),
-    ``.gantt_out``, ``.events_out``, ``.transcript_out``. State: ``.tasks`` (all attempts),
-    ``.rows`` (the task ids listed, in order), ``.current_task``, ``.current_trial``,
-    ``.current_events``, ``.current_transcript``, ``.header_text``, ``.transcript_html``,
-    ``.figure``, ``.highlight`` (the call chosen in another explorer, drawn outlined in
-    the Gantt chart and marked in the events table) and ``.highlighted`` (its rows in
+    ``.gantt_out``, ``.waterfall_out`` (the task's spans as a waterfall when its events
+    carry span ids, else empty), ``.events_out``, ``.transcript_out``. State: ``.tasks``
+    (all attempts), ``.rows`` (the task ids listed, in order), ``.current_task``,
+    ``.current_trial``, ``.current_events``, ``.current_transcript``, ``.header_text``,
+    ``.transcript_html``, ``.figure``, ``.waterfall_figure`` (None while the task shown has
+    no spans), ``.highlight`` (the call chosen in another explorer, drawn outlined in the
+    Gantt chart and marked in the events table) and ``.highlighted`` (its rows in
     ``current_events``). ``on_open(callback)`` registers a function called after another
     explorer opens a task here (the tabs use it to show this one).
 
@@ -154,7 +158,7 @@ class TaskExplorer:
         self.sort = w.Dropdown(options=SORTS, value=sort, description="sort by")
         self.task = w.Dropdown(options=[], description="task", layout=w.Layout(width="60%"))
         self.trial = w.Dropdown(options=[], description="trial")
-        self.header_out, self.gantt_out = w.Output(), w.Output()
+        self.header_out, self.gantt_out, self.waterfall_out = w.Output(), w.Output(), w.Output()
         self.events_out, self.transcript_out = w.Output(), w.Output()
         # CSS classes name the parts for the browser test and for users' own styling.
         self.task.add_class("ak-task-select")
@@ -171,6 +175,7 @@ class TaskExplorer:
         self._listeners: list = []
         # Room for lane names on the left and the date offset under the axis.
         self.figure = new_figure(9, 3.4, left=0.2, bottom=0.28)
+        self.waterfall_figure = None
         self.search.observe(self._on_list, names="value")
         self.sort.observe(self._on_list, names="value")
         self.task.observe(self._on_task, names="value")
@@ -178,7 +183,7 @@ class TaskExplorer:
         self._on_list()
         self.widget = w.VBox([
             w.HBox([self.search, self.sort]), w.HBox([self.task, self.trial]),
-            self.header_out, self.gantt_out, self.events_out, self.transcript_out,
+            self.header_out, self.gantt_out, self.waterfall_out, self.events_out, self.transcript_out,
         ])
 
     # --- the task list ----------------------------------------------------------------------
@@ -254,7 +259,8 @@ class TaskExplorer:
         self.current_task, self.current_trial = self.task.value, self.trial.value
         if self.current_task is None:
             self.header_text = "no task matches"
-            for out in (self.gantt_out, self.events_out, self.transcript_out):
+            self.waterfall_figure = None
+            for out in (self.gantt_out, self.waterfall_out, self.events_out, self.transcript_out):
                 render(out)
             render(self.header_out, object_data(safe.note(self.header_text)))
             return
@@ -269,6 +275,8 @@ class TaskExplorer:
                          ax=self.figure.add_subplot())
         _fix_legend(ax)
         render(self.gantt_out, figure_data(self.figure))
+        self.waterfall_figure = waterfall_figure(events, task_id)
+        render(self.waterfall_out, *([] if self.waterfall_figure is None else [figure_data(self.waterfall_figure)]))
         self.current_events = an.task_timeline(events)
         self.highlighted = matching_rows(self.current_events, self.highlight)
         shown = self.current_events[EVENT_COLUMNS]
@@ -296,6 +304,23 @@ class TaskExplorer:
         from IPython.display import display
 
         display(self.widget)
+
+
+def waterfall_figure(events: pd.DataFrame, task_id: str):
+    """The waterfall of ``task_id``'s spans on a figure tall enough for its bars, or None
+    when its events carry no span ids (the source has no span hierarchy).
+
+    >>> waterfall_figure(pd.DataFrame({"task_id": ["a"], "span_id": [pd.NA]}), "a") is None
+    True
+    """
+    if "span_id" not in events.columns:
+        return None
+    spans = int(events["span_id"].notna().sum())
+    if not spans:
+        return None
+    fig = new_figure(10, 0.25 * min(spans, WATERFALL_SPANS) + 1.5)
+    plots.waterfall(events, task_id=task_id, max_spans=WATERFALL_SPANS, ax=fig.add_subplot())
+    return fig
 
 
 def call_of(row: pd.Series) -> dict:
@@ -416,7 +441,8 @@ def _transcript_text(transcript: pd.DataFrame) -> str:
 def task_static(run: Run, task_id: str | None = None, trial: int | None = None, *,
                 max_chars: int = 300) -> StaticView:
     """A plain view of one task (by default the first failing, else the longest): how it
-    ended, its Gantt chart, its events and its transcript cut to ``max_chars`` per message.
+    ended, its Gantt chart (and waterfall, where it has spans), its events and its
+    transcript cut to ``max_chars`` per message.
 
     >>> task_static(run, "12")                               # doctest: +SKIP
     """
@@ -430,9 +456,10 @@ def task_static(run: Run, task_id: str | None = None, trial: int | None = None, 
     events = index.events(task_id, trial)
     fig = new_figure(8, 3.0)
     plots.gantt(events, task_id=task_id, trial=trial, lane="agent", ax=fig.add_subplot())
+    waterfall = waterfall_figure(events, task_id)
     timeline = an.task_timeline(events)
     talk = an.transcript(index.messages(task_id, trial), task_id, trial)
-    return StaticView(figures=[fig], parts=[
+    return StaticView(figures=[fig] + ([waterfall] if waterfall is not None else []), parts=[
         ("How it ended", safe.note(task_header(run, task_id, trial), emphasis=False)),
         ("Events", safe.show(timeline[EVENT_COLUMNS], max_rows=50)),
         ("Transcript", safe.show(talk[["idx", "role", "agent", "content", "tool_calls"]],
