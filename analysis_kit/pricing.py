@@ -5,7 +5,9 @@ those calls ``events.est_cost_usd`` is the price the maintained table of ``genai
 (the one Logfire uses) gives for the model and the tokens, on the day of the call. It is an
 estimate beside the reported ``cost_usd``, never mixed into it: a call with a reported price
 has no estimate, and a model the table does not know stays unpriced (listed in
-``run.meta["unpriced_models"]``). ``run.meta["price_table"]`` names the table's version.
+``run.meta["unpriced_models"]``). A model is looked up as the source names it (a provider
+prefix understood), in lower case, and last at OpenRouter, whose table prices the open
+models (Qwen, Llama, ...) that their makers do not sell themselves. ``run.meta["price_table"]`` names the table's version.
 
 Prices are linear in tokens for most models, so each model is priced once per day and the
 calls are priced with arrays; models with tiered prices are priced call by call.
@@ -76,24 +78,29 @@ def _price_rows(part: pd.DataFrame, prices: tuple, model: str, when: Any) -> np.
                      for i, c, o in zip(inputs, cached, outputs)])
 
 
-def _split(model: str) -> tuple[str | None, str]:
-    """``openai/gpt-4.1`` -> (``openai``, ``gpt-4.1``): a provider prefix as sources write it."""
+def _candidates(model: str) -> list[tuple[str | None, str]]:
+    """(provider, model name) to look up, in order: ``openai/gpt-4.1`` as provider and name,
+    the name as written and in lower case, and last an aggregator's price for an open model
+    its maker does not sell itself (``Qwen/Qwen3-8B`` is priced as OpenRouter's qwen/qwen3-8b)."""
     provider, sep, name = model.partition("/")
-    return (provider, name) if sep and name else (None, model)
+    out = [(provider, name)] if sep and name else []
+    out += [(None, model), (None, model.lower()), ("openrouter", model.lower())]
+    if sep and name:
+        out.append((None, name.lower()))
+    return list(dict.fromkeys(out))
 
 
 def _calc(model: str, when: Any, **usage: int):
     from genai_prices import Usage, calc_price
 
-    provider, name = _split(model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        try:
-            return calc_price(Usage(**usage), name, provider_id=provider, genai_request_timestamp=when)
-        except LookupError:
-            if provider is None:
-                raise
-            return calc_price(Usage(**usage), model, genai_request_timestamp=when)
+        for provider, name in _candidates(model):
+            try:
+                return calc_price(Usage(**usage), name, provider_id=provider, genai_request_timestamp=when)
+            except LookupError:
+                continue
+    raise LookupError(f"no price for {model!r}")
 
 
 @lru_cache(maxsize=4096)

@@ -179,7 +179,7 @@ def test_conversations_coordination_comparison_problems_say_when_they_have_nothi
     assert isinstance(comparison.change(run), Omitted)
     assert problems.has_content(Run()) == "none: every line of the input was used"
     by_reason = problems.by_reason(run)
-    assert by_reason.notes[0].text == "1 input problems in 1 file."
+    assert by_reason.notes[0].text == "1 input problem in 1 file."
     assert _rows(by_reason) == [["no type= field", "1"]]
 
 

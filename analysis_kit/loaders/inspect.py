@@ -1,12 +1,10 @@
 """Loader for Inspect AI eval logs, ``.eval`` (a zip) and ``.json`` (mapping: CONTRIBUTING.md).
 
-inspect-ai (``inspect_ai/log/_log.py``, ``event/``) writes in ``.eval`` ``header.json`` (``version,
-status, eval, plan, results, stats, error``; ``_journal/start.json`` while running),
-``samples/<id>_epoch_<n>.json`` (an ``EvalSample`` each: ``id, epoch, messages, scores, events,
-model_usage, started_at, completed_at, total_time, working_time, error, limit, attachments``)
-and ``summaries.json``; ``.json`` is the same ``EvalLog`` as one object (older: ``score``,
-``transcript``, ``step`` events). Read without importing inspect_ai, one sample at a time.
-
+inspect-ai (``inspect_ai/log/_log.py``, ``event/``) writes in ``.eval`` ``header.json`` (``version, status,
+eval, plan, results, stats, error``; ``_journal/start.json`` while running), ``samples/<id>_epoch_<n>.json``
+(an ``EvalSample`` each: ``id, epoch, messages, scores, events, model_usage, started_at, completed_at,
+total_time, working_time, error, limit, attachments``) and ``summaries.json``; ``.json`` is the same
+``EvalLog`` as one object (older: ``score``, ``transcript``, ``step`` events). Read one sample at a time.
 >>> run = load(Path("sample_logs/inspect/toolbox.eval"))             # doctest: +SKIP
 """
 
@@ -35,6 +33,7 @@ _VERDICTS = {"c": (True, 1.0), "p": (False, 0.5), "i": (False, 0.0), "n": (False
              "yes": (True, 1.0), "true": (True, 1.0), "pass": (True, 1.0), "correct": (True, 1.0),
              "no": (False, 0.0), "false": (False, 0.0), "fail": (False, 0.0), "incorrect": (False, 0.0)}
 _STATE = {"state", "store", "sample_init", "input", "info"}  # no time, usage or error of their own
+_LOUD = ("warning", "error", "critical")  # logger events kept (as errors); info and debug lines are not
 _TEXT = ("content", "tool_calls", "arguments", "result", "cmd")  # where attachments are resolved
 _MERGED = {"tool": "tool_call", "subtask": "subtask", "scorer": "score"}  # a span and its event: one row
 _SAMPLE_READ = set("""id epoch scores score events transcript messages model_usage started_at completed_at
@@ -120,6 +119,7 @@ EVENT = {
     "score": [Column("name", "scorer", default="score")],
     "sample_limit": [Column("name", "type"), Column("error", "message")],
     "error": [Column("name", default="error"), Column("error", fn=lambda e, w: error_text(e.get("error")))],
+    "logger": [Column("name", "message.level"), Column("error", "message.message")],  # warnings and errors
 }
 ATTRS = {
     "model": [Column("retries", "retries"), Column("cache", "cache"), Column("role", "role"),
@@ -143,7 +143,7 @@ ATTRS = {
     "error": [Column("category", default="error")],
 }
 _ref = lambda value: None if value is None else str(value)  # noqa: E731 ids as text, whatever the log has
-KIND = {"model": "llm_call", "tool": "tool_call", "sample_limit": "error"}  # the others keep their name
+KIND = {"model": "llm_call", "tool": "tool_call", "sample_limit": "error", "logger": "error"}  # others keep theirs
 
 
 class _Log:
@@ -246,20 +246,20 @@ class _Log:
                 if ending is not None:
                     ending["end"] = event.get("timestamp")
                     steps.remove(ending)
-            elif kind in EVENT:
+            elif kind in EVENT and (kind != "logger" or mapping(event, "message").get("level") in _LOUD):
                 parent = _ref(event.get("span_id")) or (steps[-1]["span_id"] if steps else None)
                 outer = spans.get(parent) or {}
                 event = resolved(event, resolve, _TEXT)
-                attrs = import_record(event, ATTRS[kind], where) or {}
+                attrs = import_record(event, ATTRS.get(kind, ()), where) or {}
                 rows.append(dict(
                     import_record(event, EVENT[kind], where) or {}, span_id=event.get("uuid"),
                     parent_id=parent,
                     kind="evaluator" if kind == "model" and outer.get("scoring") else KIND.get(kind, kind),
                     start=event.get("timestamp"), agent=outer.get("agent"),
-                    end=event.get("timestamp") if kind in ("sample_limit", "error") else
+                    end=event.get("timestamp") if kind in ("sample_limit", "error", "logger") else
                     event.get("completed") or event.get("timestamp"),
                     attrs={k: v for k, v in attrs.items() if v is not None} or None))
-            elif kind not in _STATE and kind != "span_end":
+            elif kind not in _STATE and kind not in ("span_end", "logger"):
                 self.problems.once(self.path, None, f"not read: {kind or 'malformed'} events", event)
         return rows
 

@@ -20,7 +20,8 @@ def by_reason(run: Run) -> Block | Omitted:
         return Omitted("none: every line of the input was used")
     files = problems["file"].nunique()
     counts = problems.groupby("reason", dropna=False).size().rename("count").sort_values(ascending=False)
-    return Block(safe.note(f"{len(problems):,} input problems in {files:,} file{'s' if files != 1 else ''}."),
+    n = len(problems)
+    return Block(safe.note(f"{n:,} input problem{'s' if n != 1 else ''} in {files:,} file{'s' if files != 1 else ''}."),
                  safe.show(counts.reset_index()))
 
 
