@@ -76,6 +76,16 @@ def write_samples(directory: str | Path, *, seed: int = 7, size: int = 1, clean:
     return written
 
 
+def copy_packaged(name: str, target: Path) -> Path:
+    """Copy a sample file shipped in this package (written by a framework itself, e.g. an
+    Inspect log) to ``target``; the writers of such samples are this one call."""
+    from importlib import resources
+
+    with resources.as_file(resources.files(__package__) / name) as packaged:
+        shutil.copyfile(packaged, target)
+    return target
+
+
 def sample_format(name: str) -> str:
     """The loader format of sample ``name`` (a sample may be a second run of a format).
 

@@ -13,9 +13,9 @@ To regenerate it::
 
 from __future__ import annotations
 
-import shutil
-from importlib import resources
 from pathlib import Path
+
+from . import copy_packaged
 
 FORMAT = "inspect"
 FILE_NAME = "toolbox.eval"
@@ -28,7 +28,4 @@ def write(directory: str | Path, *, seed: int = 7, size: int = 1) -> Path:
     >>> write(tempfile.mkdtemp()).name
     'toolbox.eval'
     """
-    target = Path(directory) / FILE_NAME
-    with resources.as_file(resources.files(__package__) / "inspect_toolbox.eval") as packaged:
-        shutil.copyfile(packaged, target)
-    return target
+    return copy_packaged("inspect_toolbox.eval", Path(directory) / FILE_NAME)

@@ -13,9 +13,9 @@ copies the packaged file, so ``seed`` and ``size`` do not apply. To regenerate i
 
 from __future__ import annotations
 
-import shutil
-from importlib import resources
 from pathlib import Path
+
+from . import copy_packaged
 
 FORMAT = "otlp"
 FILE_NAME = "weather_agents.jsonl"
@@ -28,7 +28,4 @@ def write(directory: str | Path, *, seed: int = 7, size: int = 1) -> Path:
     >>> write(tempfile.mkdtemp()).name
     'weather_agents.jsonl'
     """
-    target = Path(directory) / FILE_NAME
-    with resources.as_file(resources.files(__package__) / "otlp_weather_agents.jsonl") as packaged:
-        shutil.copyfile(packaged, target)
-    return target
+    return copy_packaged("otlp_weather_agents.jsonl", Path(directory) / FILE_NAME)
