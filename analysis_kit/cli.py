@@ -280,7 +280,12 @@ def _cmd_lab(args: argparse.Namespace) -> int:
     if args.prepare_only:
         return 0
     extra = [a for a in (args.jupyter_args or []) if a != "--"]
-    return subprocess.call(lab_command(args.dir, extra), env=env, cwd=str(Path(args.dir).resolve()))
+    command = lab_command(args.dir, extra)
+    if os.name == "posix":  # become JupyterLab: Ctrl-C and a terminating signal reach it, no orphan server
+        sys.stdout.flush()
+        os.chdir(Path(args.dir).resolve())
+        os.execve(command[0], command, env)
+    return subprocess.call(command, env=env, cwd=str(Path(args.dir).resolve()))
 
 
 # ----------------------------------------------------------------------------- parser

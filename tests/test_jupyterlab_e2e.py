@@ -55,14 +55,17 @@ def _wait_for_server(url: str, proc: subprocess.Popen, log: Path) -> None:
 
 def _stop(proc: subprocess.Popen) -> None:
     """Terminate the server (it shuts its kernels down); kill its process group on timeout."""
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pass
+    try:  # whatever the session started (kernels) goes with it: no server left behind
         os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=10)
 
 
 @pytest.fixture
