@@ -116,20 +116,14 @@ def _convert(value: Any, kind: Any) -> Any:
         if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
             return value.lower() in ("true", "1", "yes")
         raise ValueError(f"must be true or false, not {value!r}")
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, (int, str)):
-            raise ValueError(f"must be an integer, not {value!r}")
+    if kind in (int, float):
+        wanted = "an integer" if kind is int else "a number"
+        if isinstance(value, bool) or not isinstance(value, (int, str) if kind is int else (int, float, str)):
+            raise ValueError(f"must be {wanted}, not {value!r}")
         try:
-            return int(value)
+            return kind(value)
         except ValueError:
-            raise ValueError(f"must be an integer, not {value!r}") from None
-    if kind is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise ValueError(f"must be a number, not {value!r}")
-        try:
-            return float(value)
-        except ValueError:
-            raise ValueError(f"must be a number, not {value!r}") from None
+            raise ValueError(f"must be {wanted}, not {value!r}") from None
     if kind is str:
         if not isinstance(value, str):
             raise ValueError(f"must be text, not {value!r}")

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .. import safe
+from ..report.display import Subheading
 
 ALL = "all"
 NA_LABEL = "(none)"  # the dropdown entry for rows whose value is missing
@@ -222,7 +223,7 @@ class StaticView:
         outs = [figure_data(fig) for fig in self.figures]
         for title, obj in self.parts:
             if title:
-                outs.append(object_data(_Heading(title), markdown=True))
+                outs.append(object_data(Subheading(title), markdown=True))
             outs.append(object_data(obj, markdown=True))
         return outs
 
@@ -231,7 +232,7 @@ class StaticView:
         chunks = []
         for title, obj in self.parts:
             if title:
-                chunks.append(_Heading(title)._repr_markdown_())
+                chunks.append(Subheading(title)._repr_markdown_())
             chunks.append(obj._repr_markdown_())
         return "\n".join(chunks)
 
@@ -240,19 +241,3 @@ class StaticView:
 
         for item in self.outputs():
             display(item["data"], raw=True)
-
-
-class _Heading:
-    """A bold title line; the title is kit text but still escaped (it may name a task)."""
-
-    def __init__(self, title: str):
-        self.title = title
-
-    def _repr_markdown_(self) -> str:
-        return f"**{safe.escape_markdown(self.title)}**\n"
-
-    def _repr_html_(self) -> str:
-        return f"<p><strong>{safe.escape_html(self.title)}</strong></p>"
-
-    def __repr__(self) -> str:
-        return self.title
