@@ -281,6 +281,9 @@ def typed(values: Any, kind: str | None, name: str, wheres: Sequence[Where], non
     plus a problem on its row's ``where``. A column whose values all have the usual type is
     converted in C, a whole column at a time; only the others go value by value."""
     values = _objects(values)
+    fast = _usual(values, kind, nonnegative)
+    if fast is not None:
+        return fast
     missing = pd.isna(values)  # None, NaN, NA: absent
     types = set(map(type, values[~missing])) if len(values) else set()
     if kind == "str":
@@ -331,6 +334,32 @@ def typed(values: Any, kind: str | None, name: str, wheres: Sequence[Where], non
     if kind in (None, "object"):
         return _filled(values, missing, None)
     raise ValueError(f"unknown column type {kind!r} for {name}")
+
+
+try:  # pandas' own C checks of an object array ("all text, NA skipped"): 7x cheaper than a type set
+    from pandas._libs.lib import is_bool_array, is_integer_array, is_string_array
+except ImportError:  # a pandas without them: the general path does the same, slower
+    is_string_array = None
+
+
+def _usual(values: np.ndarray, kind: str | None, nonnegative: bool):
+    """The column when every present value already has the kind's type (the usual case,
+    checked in C), else None."""
+    if is_string_array is None or not len(values):
+        return None
+    if kind in ("str", "json") and is_string_array(values, skipna=True):
+        return pd.array(values, dtype=_STRING)
+    if kind == "int" and is_integer_array(values, skipna=True):
+        missing = pd.isna(values)
+        try:
+            ints = _filled(values, missing, 0).astype(np.int64)
+        except (OverflowError, ValueError, TypeError):
+            return None
+        return None if nonnegative and (ints < 0).any() else pd.arrays.IntegerArray(ints, missing)
+    if kind == "bool" and is_bool_array(values, skipna=True):
+        missing = pd.isna(values)
+        return pd.arrays.BooleanArray(_filled(values, missing, False).astype(bool), missing)
+    return None
 
 
 def _whole(values: np.ndarray, missing: np.ndarray) -> bool:
