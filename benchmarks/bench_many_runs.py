@@ -17,19 +17,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE = ROOT / "tests" / "hostile" / "files" / "benchmark_20251028_000000.jsonl"
-
-
-def write_runs(folder: Path, n: int) -> list[Path]:
-    """``n`` one-line MASEval runs; every 1000th file is empty (one problem row each)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    line = TEMPLATE.read_bytes().split(b"\n")[0] + b"\n"
-    paths = []
-    for i in range(n):
-        path = folder / f"benchmark_{i:05d}.jsonl"
-        path.write_bytes(b"" if i % 1000 == 999 else line)
-        paths.append(path)
-    return paths
+sys.path.insert(0, str(ROOT / "tests" / "hostile"))
+from make_corpus import many_runs  # noqa: E402  (the hostile corpus's own writer of these runs)
 
 
 def baseline_s(paths: list[Path]) -> float:
@@ -61,7 +50,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["ANALYSIS_KIT_CACHE_DIR"] = "off"
-        paths = write_runs(Path(tmp) / "many_runs", args.runs)
+        paths = many_runs(Path(tmp), args.runs)
         base = baseline_s(paths)
         started = time.perf_counter()
         run = ak.load_runs(paths, format="maseval", progress=False, cache=False)

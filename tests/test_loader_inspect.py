@@ -452,14 +452,20 @@ def test_mutated_logs_give_a_run_or_a_load_error(name, logs, tmp_path):
             data[at] ^= mask
         path = tmp_path / name
         path.write_bytes(bytes(data[:cut]))
-        try:
-            run = loader.load(path)
-        except ak.LoadError as exc:
-            assert exc.file is not None
-            return
-        assert isinstance(run, ak.Run) and run.problems["file"].notna().all()
+        _a_run_or_a_load_error(loader, path)
 
     check()
+
+
+def _a_run_or_a_load_error(loader, path) -> None:
+    """What any damaged log must give: a Run whose problems name their file, or a LoadError
+    naming it (never another exception)."""
+    try:
+        run = loader.load(path)
+    except ak.LoadError as exc:
+        assert exc.file is not None
+        return
+    assert isinstance(run, ak.Run) and run.problems["file"].notna().all()
 
 
 @pytest.mark.parametrize("which", ["toolbox", "browser"])
@@ -490,12 +496,7 @@ def test_json_values_of_the_wrong_type_give_a_run_or_a_load_error(which, logs, t
                 pass
         path = tmp_path / f"{which}.json"
         path.write_bytes(json.dumps(obj, allow_nan=True).encode("utf-8", "surrogatepass"))
-        try:
-            run = loader.load(path)
-        except ak.LoadError as exc:
-            assert exc.file is not None
-            return
-        assert isinstance(run, ak.Run) and run.problems["file"].notna().all()
+        _a_run_or_a_load_error(loader, path)
 
     check()
 

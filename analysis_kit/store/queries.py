@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,7 @@ import pandas as pd
 from ..analyses._util import CONTAINER_KINDS, INSTANT_KINDS, LLM_KINDS, as_list, empty_frame
 from ..analyses.cost import COST_COLUMNS
 from ..analyses.latency import STAT_COLUMNS
+from ..model import _first_known, _known
 from .layout import StoreError
 
 LATENCY_ALIASES = {"model": ("name", LLM_KINDS), "tool": ("name", ("tool_call",))}
@@ -248,17 +249,6 @@ def finish_pass_rates(counted: pd.DataFrame, runs: pd.DataFrame, keys: list[Key]
     return _sort(grouped, names)[names + PASS_COLUMNS]
 
 
-def _known(value: Any) -> bool:
-    return value is not None and not pd.isna(value)
-
-
-def _first(*values: Any) -> float:
-    for value in values:
-        if _known(value):
-            return float(value)
-    return np.nan
-
-
 def _span(agg: dict) -> float:
     if _known(agg.get("start")) and _known(agg.get("end")):
         return (agg["end"] - agg["start"]).total_seconds()
@@ -294,8 +284,8 @@ def finish_summary(runs: pd.DataFrame, tasks: pd.DataFrame, events: pd.DataFrame
             "run_id": rid, "format": run["source_format"], "tasks": n_tasks, "successes": successes,
             "pass_rate": pass_rate, "events": int(count["events"].get(rid, 0)),
             "messages": int(count["messages"].get(rid, 0)), "failures": int(count["failures"].get(rid, 0)),
-            "duration_s": duration, "cost_usd": _first(t.get("cost"), e.get("cost")), "est_cost_usd": _first(e.get("est")),
-            "input_tokens": _first(tokens.get("in_tok")), "output_tokens": _first(tokens.get("out_tok")),
+            "duration_s": duration, "cost_usd": _first_known(t.get("cost"), e.get("cost")), "est_cost_usd": _first_known(e.get("est")),
+            "input_tokens": _first_known(tokens.get("in_tok")), "output_tokens": _first_known(tokens.get("out_tok")),
             "problems": int(count["problems"].get(rid, 0)),
         })
     out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
