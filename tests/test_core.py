@@ -19,7 +19,7 @@ from analysis_kit.loaders._columns import Column, Table, unread
 from analysis_kit.loaders._read import (MISSING, Source, decode, iter_json_array, iter_jsonl, parse_json,
                                         read_text, read_yaml)
 from analysis_kit.loaders._values import BAD, Where, to_utc, utc_column
-from analysis_kit.model import Problems
+from analysis_kit.model import SCHEMA, Problems
 from conftest import ROOT
 
 # --------------------------------------------------------------------------- the worked example
@@ -236,6 +236,45 @@ def test_table_types_each_column_once_and_names_bad_values_by_path():
         (3, "usage should be an object, got list; taken as empty"), (4, "no id: record skipped")]
     run = ak.Run(meta={"run_id": "r"}, tasks=frame)
     assert str(run.tasks["start"].dtype) == "datetime64[ns, UTC]"
+
+
+def test_a_table_with_fields_builds_the_same_frame_and_problems_as_one_of_dicts():
+    spec = [Column("task_id", "id", required=True), Column("input_tokens", "usage.in"), Column("cost_usd", "cost"),
+            Column("start", "at"), Column("success", "ok")]
+    records = [{"id": "a", "usage": {"in": 5}, "cost": 0.5, "at": "2025-01-01T00:00:01Z", "ok": True},
+               {"id": "b", "usage": {"in": "x"}, "cost": float("inf"), "at": "never", "ok": 1},
+               {"id": "c", "cost": True, "at": 1735787045}, {"usage": {"in": 1}}]
+    fields = ("task_id", "trial", "input_tokens", "cost_usd", "start", "success")
+    frames, reasons = [], []
+    for table in (Table("tasks"), Table("tasks", fields=fields)):
+        p = Problems()
+        for line, record in enumerate(records, start=1):
+            table.add(record, spec, Where(p, "t.jsonl", line), trial=line)
+        frames.append(table.frame("r"))
+        reasons.append(sorted((r["line"], r["reason"]) for r in p.rows))
+    pd.testing.assert_frame_equal(frames[0], frames[1])
+    assert reasons[0] == reasons[1] == [
+        (2, "at 'never' is not a readable time; taken as NA"), (2, "cost is out of range (inf); taken as NA"),
+        (2, "usage.in should be an integer, got str; taken as NA"), (3, "cost should be a number, got bool; taken as NA"),
+        (4, "no id: record skipped")]
+    assert frames[1]["cost_usd"].tolist()[0] == 0.5 and frames[1]["success"].tolist()[:2] == [True, True]
+    assert frames[1]["start"].tolist()[2] == pd.Timestamp("2025-01-02 03:04:05", tz="UTC")
+
+
+def test_a_table_with_fields_takes_lists_and_keeps_a_list_as_one_value():
+    t = Table("events", {"payload": "object"}, fields=("task_id", "kind", "name", "end", "payload"))
+    p = Problems()
+    first = t.add_row(Where(p, "f", 1), ["t1", "tool_call", "search", None, [1, 2]])
+    t.add_row(Where(p, "f", 2), ["t1", "llm_call", "m", "2025-01-01T00:00:00Z", [3, 4]])
+    t.set(first, "end", "2025-01-01T00:00:02Z")
+    assert first == 0 and t.get(first, "name") == "search" and len(t) == 2
+    frame = t.frame()
+    assert frame["payload"].tolist() == [[1, 2], [3, 4]] and frame["end"].notna().all()
+    assert list(frame.columns)[:len(SCHEMA["events"])] == [c for c, _ in SCHEMA["events"]]
+    with pytest.raises(ValueError, match="cost"):
+        t.append(Where(p, "f", 3), task_id="t2", cost=1.0)  # not a field: the loader's mistake
+    empty = Table("events", fields=("task_id", "kind")).frame()
+    assert len(empty) == 0 and list(empty.columns) == [c for c, _ in SCHEMA["events"]] and not p.rows
 
 
 def test_unread_lists_each_unread_part_once_per_run():

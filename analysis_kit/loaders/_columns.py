@@ -139,15 +139,20 @@ class Table:
     every standard column in the contract's order and types, then the declared extras.
     """
 
-    def __init__(self, name: str, types: dict[str, str] | None = None):
+    def __init__(self, name: str, types: dict[str, str] | None = None, fields: Sequence[str] | None = None):
         """``types``: the format's extra columns and their types; each is in the frame even
-        when no row has a value."""
+        when no row has a value. ``fields``: for a loader's loop over hundreds of thousands
+        of records, the table's rows are lists of these columns' values in this order
+        (``add_row`` takes such a list): a list costs half of a dict to build, and the frame
+        needs no pass over the rows to learn their columns."""
         self.name = name
         self.declared = dict(types or {})
         self.kinds = {**dict(SCHEMA[name]), **self.declared}
-        self.rows: list[dict[str, Any]] = []  # a dict per row: the cheapest thing to append
+        self.fields = tuple(fields) if fields is not None else None
+        self._at = {field: i for i, field in enumerate(self.fields)} if self.fields is not None else None
+        self.rows: list = []  # a dict per row, or a list in ``fields`` order
         self.wheres: list[Where] = []
-        self.specs: list[Sequence[Column] | None] = []  # each row's columns, to name a bad value's path
+        self.specs: dict[int, Sequence[Column]] = {}  # a row's columns, to name a bad value's path
 
     @property
     def n(self) -> int:
@@ -166,31 +171,41 @@ class Table:
         for column in columns:
             if column.type and column.name not in self.kinds:
                 self.kinds[column.name] = column.type
-        self.rows.append(row)
-        self.wheres.append(where)
-        self.specs.append(columns)
+        self.specs[len(self.rows)] = columns
+        self.add_row(where, self._positional(row) if self._at is not None else row)
         return row
 
     def append(self, where: Where, **values: Any) -> None:
-        self.add_row(where, values)
+        self.add_row(where, self._positional(values) if self._at is not None else values)
 
-    def add_row(self, where: Where, row: dict[str, Any]) -> None:
-        """``append`` of a dict the loader built (its hot loops build a literal, not kwargs)."""
+    def add_row(self, where: Where, row: dict[str, Any] | list) -> int:
+        """``append`` of a row the loader built (its hot loops build a literal, not kwargs):
+        a dict, or a list in ``fields`` order for a table with fields. Returns its number."""
         self.rows.append(row)
         self.wheres.append(where)
-        self.specs.append(None)
+        return len(self.rows) - 1
+
+    def _positional(self, row: dict[str, Any]) -> list:
+        unknown = row.keys() - self._at.keys()
+        if unknown:  # a loader's mistake, not the data's
+            raise ValueError(f"{self.name}: {sorted(unknown)} are not among the table's fields")
+        return [row.get(field) for field in self.fields]
 
     def get(self, row: int, name: str) -> Any:
-        return self.rows[row].get(name)
+        values = self.rows[row]
+        return values.get(name) if self._at is None else values[self._at[name]]
 
     def set(self, row: int, name: str, value: Any) -> None:
         """Change one value of a row already added (a tool call's end, known at its result)."""
-        self.rows[row][name] = value
+        if self._at is None:
+            self.rows[row][name] = value
+        else:
+            self.rows[row][self._at[name]] = value
 
     def source_name(self, row: int, name: str) -> str:
         """How a bad value of column ``name`` in ``row`` is named in its problem: the path it
         was read from, else the column's name."""
-        for column in self.specs[row] or ():
+        for column in self.specs.get(row, ()):
             if column.name == name and column.path:
                 return column.path
         return name
@@ -199,12 +214,11 @@ class Table:
         """The table: every standard column first, in the contract's order and types (NA where
         no row had a value), then the extra columns. ``run_id`` fills that column (as ``Run``
         would, without a second pass over the frame)."""
-        names = list(dict.fromkeys(key for shape in set(map(tuple, self.rows)) for key in shape))
-        grid = _grid(self.rows, names)
+        names, values = self._columns()
         columns = {}
-        for j, name in enumerate(names):
+        for name, column in zip(names, values):
             kind = self.kinds.get(name)
-            columns[name] = typed(grid[:, j], kind, name, _Named(self, name), name in NONNEGATIVE.get(self.name, ()))
+            columns[name] = typed(column, kind, name, _Named(self, name), name in NONNEGATIVE.get(self.name, ()))
         ordered = {name: columns.pop(name) if name in columns else _na_array(kind, self.n)
                    for name, kind in SCHEMA[self.name]}
         if run_id is not None:
@@ -214,6 +228,34 @@ class Table:
                 ordered[name] = columns.pop(name) if name in columns else _na_array(kind, self.n)
         ordered.update(columns)
         return pd.DataFrame(ordered, index=pd.RangeIndex(self.n), copy=False)
+
+    def _columns(self) -> tuple[list[str], list[np.ndarray]]:
+        """The names of the columns any row has, and each column's values as an object array
+        (None where a row has no value)."""
+        if self.fields is not None:
+            if not self.rows:
+                return list(self.fields), [np.empty(0, dtype=object) for _ in self.fields]
+            grid = _rows_array(self.rows)
+            return list(self.fields), [grid[:, j] for j in range(len(self.fields))]
+        union = set().union(*self.rows)
+        first = list(self.rows[0]) if self.rows else []
+        names = first + sorted(union.difference(first))  # the first row's order, then the others by name
+        grid = _grid(self.rows, names)
+        return names, [grid[:, j] for j in range(len(names))]
+
+
+def _rows_array(rows: list[list]) -> np.ndarray:
+    """Lists of equal length as a 2-D object array; a value that is itself a list stays one
+    value (pandas' C loop; numpy's own constructor would look inside it)."""
+    try:
+        from pandas._libs.lib import to_object_array
+
+        return to_object_array(rows)
+    except (ImportError, TypeError):  # a pandas without it
+        grid = np.empty((len(rows), len(rows[0])), dtype=object)
+        for j, column in enumerate(zip(*rows)):
+            grid[:, j] = np.fromiter(column, dtype=object, count=len(rows))
+        return grid
 
 
 def _grid(rows: list[dict], names: list[str]) -> np.ndarray:
@@ -281,6 +323,11 @@ def typed(values: Any, kind: str | None, name: str, wheres: Sequence[Where], non
     plus a problem on its row's ``where``. A column whose values all have the usual type is
     converted in C, a whole column at a time; only the others go value by value."""
     values = _objects(values)
+    if kind == "time":
+        out, bad = utc_column(values)
+        for i in bad:
+            wheres[i].time(values[i], name)  # reports it
+        return out
     fast = _usual(values, kind, nonnegative)
     if fast is not None:
         return fast
@@ -317,11 +364,6 @@ def typed(values: Any, kind: str | None, name: str, wheres: Sequence[Where], non
         if types <= {bool}:
             return pd.arrays.BooleanArray(_filled(values, missing, False).astype(bool), missing)
         return pd.array([w.flag(v, name) for v, w in zip(_filled(values, missing, None), wheres)], dtype="boolean")
-    if kind == "time":
-        out, bad = utc_column(values)
-        for i in bad:
-            wheres[i].time(values[i], name)  # reports it
-        return out
     if kind == "json":
         if types <= {str}:
             return pd.array(values, dtype=_STRING)
@@ -337,7 +379,7 @@ def typed(values: Any, kind: str | None, name: str, wheres: Sequence[Where], non
 
 
 try:  # pandas' own C checks of an object array ("all text, NA skipped"): 7x cheaper than a type set
-    from pandas._libs.lib import is_bool_array, is_integer_array, is_string_array
+    from pandas._libs.lib import is_bool_array, is_integer_array, is_string_array, maybe_convert_objects
 except ImportError:  # a pandas without them: the general path does the same, slower
     is_string_array = None
 
@@ -356,6 +398,13 @@ def _usual(values: np.ndarray, kind: str | None, nonnegative: bool):
         except (OverflowError, ValueError, TypeError):
             return None
         return None if nonnegative and (ints < 0).any() else pd.arrays.IntegerArray(ints, missing)
+    if kind == "float":  # numbers and None only: float64 with NaN, in C (anything else stays object)
+        out = maybe_convert_objects(values)
+        if out.dtype.kind not in "fi":
+            return None
+        out = out.astype("float64", copy=False)
+        finite = np.isfinite(out) | np.isnan(out)  # NaN is a missing value here, inf is not
+        return out if finite.all() and not (nonnegative and (out < 0).any()) else None
     if kind == "bool" and is_bool_array(values, skipna=True):
         missing = pd.isna(values)
         return pd.arrays.BooleanArray(_filled(values, missing, False).astype(bool), missing)

@@ -101,10 +101,10 @@ def utc_column(values: Sequence[Any]) -> tuple[pd.arrays.DatetimeArray, list[int
     but unreadable (NaT in the array). ISO strings are parsed in one vectorized pass; only
     what that pass cannot read (epoch numbers, other layouts) goes value by value."""
     values = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
-    missing = pd.isna(values) | (values == "")
-    fast = _numpy_iso(values, missing)
+    fast = _numpy_iso(values)
     if fast is not None:
         return fast
+    missing = pd.isna(values) | (values == "")
     texts = _filled(values, np.array([type(v) is not str for v in values], dtype=bool))
     try:  # text only: numbers (epochs) go one by one below
         parsed = pd.to_datetime(pd.Series(texts, dtype=object), format="ISO8601", utc=True, errors="coerce")
@@ -133,24 +133,35 @@ def _filled(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
 _US_MIN, _US_MAX = (np.datetime64(t.tz_localize(None), "us") for t in (_TIME_MIN, _TIME_MAX))
 
 
-def _numpy_iso(values: np.ndarray, missing: np.ndarray) -> tuple | None:
+def _numpy_iso(values: np.ndarray) -> tuple | None:
     """``utc_column`` by numpy's own ISO 8601 parser, when every present value is text it
     reads (10x less fixed cost than pandas for the small columns of a small run); None when
     it cannot. Parsed in microseconds first: a year past 2262 would wrap around in ns."""
-    present = values[~missing]
-    if not len(present) or set(map(type, present)) != {str}:
+    if not len(values) or not _all_text(values):
         return None
-    filled = _filled(values, missing)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # offsets are applied, with a warning that they are "deprecated"
         try:
-            us = filled.astype("datetime64[us]")
+            us = values.astype("datetime64[us]")  # None and "" are NaT
         except (ValueError, TypeError, OverflowError):
             return None
-    inside = (us >= _US_MIN) & (us <= _US_MAX)
-    if not (inside | missing).all():
+    nat = np.isnat(us)
+    if nat.any() and (nat & ~(pd.isna(values) | (values == ""))).any():
+        return None  # text numpy reads as "no time" ("NaT"): the general path reports it
+    if not (nat | ((us >= _US_MIN) & (us <= _US_MAX))).all():
         return None  # out of range somewhere: the general path reports each
     return pd.array(us.astype("datetime64[ns]")).tz_localize("UTC").astype(UTC_NS), []
+
+
+try:  # pandas' C check "every value is text, NA skipped"
+    from pandas._libs.lib import is_string_array as _is_string_array
+
+    def _all_text(values: np.ndarray) -> bool:
+        return bool(_is_string_array(values, skipna=True))
+except ImportError:  # a pandas without it
+    def _all_text(values: np.ndarray) -> bool:
+        present = values[~pd.isna(values)]
+        return bool(len(present)) and set(map(type, present)) == {str}
 
 
 def seconds_between(start: pd.Series, end: pd.Series) -> np.ndarray:
@@ -168,6 +179,9 @@ def short_json(value: Any, cut: int = 200) -> str:
     except (TypeError, ValueError, RecursionError):
         text = repr(value)
     return text[:cut]
+
+
+_RANGE = 2.0 ** 62  # a count or amount beyond this is a corrupt value, not a measurement
 
 
 class Where:
@@ -202,10 +216,12 @@ class Where:
         """A finite number (``nonnegative``: and >= 0); anything else present is NA plus a problem."""
         if value is None:
             return None
+        if (type(value) is float or type(value) is int) and -_RANGE <= value <= _RANGE and (value >= 0 or not nonnegative):
+            return float(value)  # the usual value, checked first (NaN fails the range test)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.wrong(name, "a number", value)
             return None
-        if not math.isfinite(value) or abs(value) > 2.0 ** 62:
+        if not math.isfinite(value) or abs(value) > _RANGE:
             self.problem(f"{name} is out of range ({value}); taken as NA", value, name)
             return None
         if nonnegative and value < 0:
@@ -215,6 +231,8 @@ class Where:
 
     def integer(self, value: Any, name: str, *, nonnegative: bool = False) -> int | None:
         """A whole number (a float with no fraction counts); anything else is NA plus a problem."""
+        if type(value) is int and -_RANGE <= value <= _RANGE and (value >= 0 or not nonnegative):
+            return value  # the usual value, checked first
         if value is not None and not isinstance(value, (int, float)) or isinstance(value, bool):
             self.wrong(name, "an integer", value)
             return None

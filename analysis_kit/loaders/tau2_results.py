@@ -61,6 +61,12 @@ MESSAGE_READ = frozenset({"role", "content", "tool_calls", "timestamp", "cost", 
 TASK_EXTRAS = {"simulation_id": "str", "agent_cost": "float", "user_cost": "float", "num_messages": "int",
                "num_ticks": "int", "mode": "str"}
 ROLE_AGENT = {"assistant": "agent", "user": "user_simulator", "tool": "tool", "system": "system"}
+# The message and event rows are lists in this order (built once per message: see Table's fields)
+MESSAGE_FIELDS = ("run_id", "task_id", "trial", "agent", "idx", "role", "content", "tool_calls", "tool_call_id", "name",
+                  "timestamp", "input_tokens", "output_tokens", "cost_usd")
+EVENT_FIELDS = ("run_id", "task_id", "trial", "agent", "thread", "kind", "name", "start", "end", "input_tokens",
+                "output_tokens", "cost_usd", "attrs", "error", "generation_s")
+_NAME, _END, _ERROR, _GENERATION = (EVENT_FIELDS.index(f) for f in ("name", "end", "error", "generation_s"))
 _NUM = (int, float)
 _ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
@@ -93,14 +99,16 @@ class _Simulations:
         self.problems = problems
         self.run_id = self.domain = self.agent_model = self.user_model = None
         self.seen: dict[str, Where] = {}
-        self.tasks, self.messages, self.events = Table("tasks", TASK_EXTRAS), Table("messages"), Table("events")
+        self.tasks, self.messages = Table("tasks", TASK_EXTRAS), Table("messages", fields=MESSAGE_FIELDS)
+        self.events = Table("events", {"generation_s": "float"}, fields=EVENT_FIELDS)
         self.failures = Table("failures", {"simulation_id": "str"})
 
     def add(self, sim: Any, where: Where) -> None:
         if type(sim) is not dict:
             where.wrong("a simulation", "an object", sim, "skipped")
             return
-        unread(sim, SIM_READ, where, "simulation")
+        if not sim.keys() <= SIM_READ:
+            unread(sim, SIM_READ, where, "simulation")
         sim_id = where.string(sim.get("id"), "id")
         if sim_id is None:
             where.problem("no id; kept without one")
@@ -131,29 +139,30 @@ class _Simulations:
         if ticks is not None and type(ticks) is not list:
             where.wrong("ticks", "a list", ticks)
             ticks = None
-        context = dict(run_id=self.run_id, task_id=task_id, trial=trial)
-        in_tok, out_tok = self.add_messages(messages, where, sim_id, start, context) if messages else (None, None)
+        in_tok, out_tok = self.add_messages(messages, where, sim_id, start, task_id, trial) if messages else (None, None)
         if reason in ERROR_TERMINATIONS:
             status, error = reason, f"terminated: {reason}"
         elif success is None:
             status, error = "not_evaluated", None
         else:
             status, error = ("success" if success else "failure"), None
-        self.tasks.append(
-            where, **context, status=status, success=success, reward=reward, termination_reason=reason,
-            start=start, end=end, duration_s=duration, input_tokens=in_tok, output_tokens=out_tok, error=error,
-            cost_usd=None if agent_cost is None and user_cost is None else (agent_cost or 0.0) + (user_cost or 0.0),
-            simulation_id=sim_id, agent_cost=agent_cost, user_cost=user_cost,
-            num_messages=None if messages is None else len(messages),
-            num_ticks=None if ticks is None else len(ticks), mode=where.string(sim.get("mode"), "mode"))
+        self.tasks.add_row(where, {
+            "run_id": self.run_id, "task_id": task_id, "trial": trial, "status": status, "success": success,
+            "reward": reward, "termination_reason": reason, "start": start, "end": end, "duration_s": duration,
+            "input_tokens": in_tok, "output_tokens": out_tok, "error": error,
+            "cost_usd": None if agent_cost is None and user_cost is None else (agent_cost or 0.0) + (user_cost or 0.0),
+            "simulation_id": sim_id, "agent_cost": agent_cost, "user_cost": user_cost,
+            "num_messages": None if messages is None else len(messages),
+            "num_ticks": None if ticks is None else len(ticks), "mode": where.string(sim.get("mode"), "mode")})
         if success is False or (success is None and reason in ERROR_TERMINATIONS):
-            self.add_failure(reward_info or {}, reward, reason, where, sim_id, context)
+            self.add_failure(reward_info or {}, reward, reason, where, sim_id, task_id, trial)
 
-    def add_messages(self, messages: list, where: Where, sim_id: str | None, sim_start: Any,
-                     context: dict) -> tuple[Any, Any]:
+    def add_messages(self, messages: list, where: Where, sim_id: str | None, sim_start: Any, task_id: str | None,
+                     trial: int | None) -> tuple[Any, Any]:
         """Messages of one simulation and the events derived from them; returns the summed
         input and output tokens (None when no message has usage)."""
-        pending: dict[Any, int] = {}  # tool call id -> its event's row
+        run_id, add_message, add_event = self.run_id, self.messages.add_row, self.events.add_row
+        pending: dict[Any, list] = {}  # tool call id -> its event's row
         in_total = out_total = None
         prev_ts = sim_start
         for i, m in enumerate(messages):
@@ -183,30 +192,29 @@ class _Simulations:
             if role == "tool":
                 call_id = m.get("id") if type(m.get("id")) in (str, type(None)) else short_json(m.get("id"))
                 row = pending.pop(call_id, None)
-                if row is not None:
-                    name = self.events.get(row, "name")
-                    self.events.set(row, "end", ts)
+                if row is not None:  # the call's event (EVENT_FIELDS) ends at its result
+                    name, row[_END] = row[_NAME], ts
                     if m.get("error") is True:
-                        self.events.set(row, "error", (content or "error")[:ERROR_CUT])
+                        row[_ERROR] = (content or "error")[:ERROR_CUT]
             elif role == "assistant" and not (i == 0 and usage is None):  # not the fixed greeting
-                row = self.event(where, "agent", "llm_call", self.agent_model, prev_ts, ts, p_tok, c_tok, cost,
-                                 '{"has_tool_calls": true}' if calls else '{"has_tool_calls": false}', sim_id, context)
+                row = [run_id, task_id, trial, "agent", sim_id, "llm_call", self.agent_model, prev_ts, ts, p_tok, c_tok,
+                       cost, '{"has_tool_calls": true}' if calls else '{"has_tool_calls": false}', None, None]
+                add_event(where, row)
             elif role == "user" and (cost is not None or usage is not None):
-                row = self.event(where, "user_simulator", "user_sim", self.user_model, prev_ts, ts, p_tok, c_tok,
-                                 cost, None, sim_id, context)
-            if role in ("assistant", "user") and m.get("generation_time_seconds") is not None and row is not None:
+                row = [run_id, task_id, trial, "user_simulator", sim_id, "user_sim", self.user_model, prev_ts, ts, p_tok,
+                       c_tok, cost, None, None, None]
+                add_event(where, row)
+            if role in ("assistant", "user") and row is not None and m.get("generation_time_seconds") is not None:
                 # tau2 v1 times the model call itself: the span ends at the message, that long
-                self.events.set(row, "generation_s", where.number(m["generation_time_seconds"], "generation_time_seconds"))
-            calls_text = self.tool_calls(calls, where, i, agent, ts, sim_id, context, pending) if calls else None
-            self.messages.add_row(where, {
-                "run_id": self.run_id, "task_id": context["task_id"], "trial": context["trial"], "agent": agent, "idx": i, "role": role,
-                "content": content, "tool_calls": calls_text, "tool_call_id": call_id, "name": name, "timestamp": ts,
-                "input_tokens": p_tok, "output_tokens": c_tok, "cost_usd": cost})
+                row[_GENERATION] = where.number(m["generation_time_seconds"], "generation_time_seconds")
+            calls_text = self.tool_calls(calls, where, i, agent, ts, sim_id, task_id, trial, pending) if calls else None
+            add_message(where, [run_id, task_id, trial, agent, i, role, content, calls_text, call_id, name, ts, p_tok,
+                                c_tok, cost])
             prev_ts = ts or prev_ts
         return in_total, out_total
 
     def tool_calls(self, calls: Any, where: Where, i: int, agent: str | None, ts: Any, sim_id: str | None,
-                   context: dict, pending: dict) -> str | None:
+                   task_id: str | None, trial: int | None, pending: dict) -> str | None:
         """The JSON text of a message's tool calls; one tool_call event per call."""
         if type(calls) is not list:
             where.wrong(f"message #{i} tool_calls", "a list", calls)
@@ -222,22 +230,15 @@ class _Simulations:
             args = where.arguments(args, f"message #{i} tool call {name!r}")
             out.append({"id": call_id, "name": name, "arguments": args})
             by_user = call.get("requestor") == "user" or (call.get("requestor") is None and agent == "user_simulator")
-            pending[call_id] = self.event(where, "user_simulator" if by_user else "agent", "tool_call",
-                                          name if type(name) is str else None, ts, None, None, None, None,
-                                          '{"requestor": "user"}' if by_user else '{"requestor": "assistant"}',
-                                          sim_id, context)
+            row = [self.run_id, task_id, trial, "user_simulator" if by_user else "agent", sim_id, "tool_call",
+                   name if type(name) is str else None, ts, None, None, None, None,
+                   '{"requestor": "user"}' if by_user else '{"requestor": "assistant"}', None, None]
+            self.events.add_row(where, row)
+            pending[call_id] = row
         return _ENCODE(out) if out else None
 
-    def event(self, where: Where, agent: str, kind: str, name: str | None, start: Any, end: Any, in_tok: Any,
-              out_tok: Any, cost: Any, attrs: str | None, sim_id: str | None, context: dict) -> int:
-        self.events.add_row(where, {"run_id": self.run_id, "task_id": context["task_id"], "trial": context["trial"],
-                                    "agent": agent,
-                                    "thread": sim_id, "kind": kind, "name": name, "start": start, "end": end,
-                                    "input_tokens": in_tok, "output_tokens": out_tok, "cost_usd": cost, "attrs": attrs})
-        return self.events.n - 1
-
     def add_failure(self, reward_info: dict, reward: Any, reason: str | None, where: Where, sim_id: str | None,
-                    context: dict) -> None:
+                    task_id: str | None, trial: int | None) -> None:
         failed = failed_checks(reward_info, where)
         counted = [(step, text) for step, text, in_basis in failed if in_basis]
         others = [(step, f"{text} (not counted in the reward)") for step, text, in_basis in failed if not in_basis]
@@ -249,7 +250,7 @@ class _Simulations:
             step = (counted or others or [("reward", None)])[0][0]
             if step == "reward":
                 parts.append(f"reward {reward}")
-        self.failures.append(where, **context, category=self.domain, step=step,
+        self.failures.append(where, run_id=self.run_id, task_id=task_id, trial=trial, category=self.domain, step=step,
                              error="; ".join(parts)[:ERROR_CUT * 2], simulation_id=sim_id)
 
     def frames(self, run_id: str) -> dict[str, pd.DataFrame]:
@@ -259,11 +260,11 @@ class _Simulations:
             tasks["duration_s"] = np.where(np.isnan(tasks["duration_s"]), span, tasks["duration_s"])
         if len(events):
             events["duration_ms"] = seconds_between(events["start"], events["end"]) * 1000.0
-            if "generation_s" in events:  # measured, not derived: the call started that long before its message
-                timed = events["generation_s"].notna().to_numpy()
+            timed = events["generation_s"].notna().to_numpy()
+            if timed.any():  # measured, not derived: the call started that long before its message
                 events.loc[timed, "duration_ms"] = events.loc[timed, "generation_s"] * 1000.0
                 events.loc[timed, "start"] = events.loc[timed, "end"] - pd.to_timedelta(events.loc[timed, "generation_s"], unit="s")
-                events = events.drop(columns="generation_s")
+        events = events.drop(columns="generation_s")
         return {"tasks": tasks, "messages": self.messages.frame(run_id), "events": events,
                 "failures": self.failures.frame(run_id)}
 
