@@ -1,5 +1,6 @@
 """The Run model, format detection and load_runs, independent of any one loader."""
 
+import json
 import numpy as np
 import pandas as pd
 import pytest
@@ -97,3 +98,23 @@ def test_summary_pass_rate_unknown_when_tasks_are_partial_without_totals():
 def test_run_accepts_tables_as_lists_of_dicts():
     run = Run(meta={"run_id": "r"}, tasks=[{"task_id": "a", "success": True}])
     assert run.tasks["run_id"].tolist() == ["r"] and bool(run.tasks["success"].iloc[0])
+
+
+def test_json_text_writes_what_json_dumps_writes_and_never_raises():
+    from analysis_kit.model import json_text, to_json_text
+
+    class Opaque:
+        def __str__(self):
+            return "opaque"
+
+    values = [[{"id": "c1", "name": "search", "arguments": {"q": "ü\u2028é", "n": [1, 2.5, None, True]}}],
+              "top", 3, 1e300, float("nan"), float("-inf"), {1: 2, None: 3}, {"x": Opaque()}, [], {}]
+    for value in values:
+        assert json_text(value) == json.dumps(value, ensure_ascii=False, default=str)
+    cycle: list = []
+    cycle.append(cycle)
+    deep = inner = []
+    for _ in range(100_000):
+        inner.append([])
+        inner = inner[0]
+    assert to_json_text(cycle) == '"[[...]]"' and to_json_text(deep) == '"<list nested too deep to show>"'

@@ -217,6 +217,8 @@ class Table:
         names, values = self._columns()
         columns = {}
         for name, column in zip(names, values):
+            if name == "run_id" and run_id is not None:
+                continue  # filled below
             kind = self.kinds.get(name)
             columns[name] = typed(column, kind, name, _Named(self, name), name in NONNEGATIVE.get(self.name, ()))
         ordered = {name: columns.pop(name) if name in columns else _na_array(kind, self.n)

@@ -28,14 +28,13 @@ timestamp, cost, usage{prompt_tokens, completion_tokens}}]`` (tool messages carr
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..model import Problems, Run
+from ..model import Problems, Run, to_json_text
 from ._columns import Table, unread
 from ._read import MISSING, Source, head
 from ._registry import Format, register
@@ -68,7 +67,6 @@ EVENT_FIELDS = ("run_id", "task_id", "trial", "agent", "thread", "kind", "name",
                 "output_tokens", "cost_usd", "attrs", "error", "generation_s")
 _NAME, _END, _ERROR, _GENERATION = (EVENT_FIELDS.index(f) for f in ("name", "end", "error", "generation_s"))
 _NUM = (int, float)
-_ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 def sniff(path: Path) -> bool:
@@ -235,7 +233,7 @@ class _Simulations:
                    '{"requestor": "user"}' if by_user else '{"requestor": "assistant"}', None, None]
             self.events.add_row(where, row)
             pending[call_id] = row
-        return _ENCODE(out) if out else None
+        return to_json_text(out) if out else None
 
     def add_failure(self, reward_info: dict, reward: Any, reason: str | None, where: Where, sim_id: str | None,
                     task_id: str | None, trial: int | None) -> None:
