@@ -394,11 +394,14 @@ def _usual(values: np.ndarray, kind: str | None, nonnegative: bool):
     if kind in ("str", "json") and is_string_array(values, skipna=True):
         return pd.array(values, dtype=_STRING)
     if kind == "int" and is_integer_array(values, skipna=True):
-        missing = pd.isna(values)
-        try:
-            ints = _filled(values, missing, 0).astype(np.int64)
+        try:  # no value missing (an index, a trial): one conversion
+            ints, missing = values.astype(np.int64), np.zeros(len(values), dtype=bool)
         except (OverflowError, ValueError, TypeError):
-            return None
+            missing = pd.isna(values)
+            try:
+                ints = _filled(values, missing, 0).astype(np.int64)
+            except (OverflowError, ValueError, TypeError):
+                return None
         return None if nonnegative and (ints < 0).any() else pd.arrays.IntegerArray(ints, missing)
     if kind == "float":  # numbers and None only: float64 with NaN, in C (anything else stays object)
         out = maybe_convert_objects(values)
