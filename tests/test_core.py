@@ -310,6 +310,14 @@ def test_formats_come_from_one_registry_in_priority_order():
     assert sample_writers()["tau2_results_rerun"][0] == "tau2_results"
 
 
+def test_every_sniff_says_no_to_what_the_file_system_refuses(tmp_path):
+    refused = [tmp_path / ("x" * 5000), tmp_path / "missing.json", str(tmp_path / "nul\0.json")]
+    (tmp_path / "empty.json").write_text("")
+    for spec in ak.loaders.formats():
+        for path in refused + [tmp_path / "empty.json"]:
+            assert spec.sniff(path) is False, (spec.name, str(path)[:40])  # a name too long: OSError, never raised
+
+
 def test_a_folder_holding_one_run_file_is_that_run(tmp_path):
     from analysis_kit.samples import tau2_results
 

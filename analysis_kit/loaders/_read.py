@@ -29,7 +29,7 @@ import codecs
 import json
 import re
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from ..model import Problems, scrub_surrogates
 
@@ -99,6 +99,24 @@ def head(path: Path, size: int = 64 * 1024) -> bytes:
     with open(path, "rb") as fh:
         data = fh.read(size)
     return data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
+
+
+def sniffed(path: Any, file: Callable[[Path], bool] | None = None,
+            folder: Callable[[Path], bool] | None = None) -> bool:
+    """A format's ``sniff`` answer, never raising: ``file(path)`` for a file, ``folder(path)``
+    for a directory, False for anything else and whenever the file system refuses (a file
+    that cannot be read is not recognised; ``load`` says why when it is asked to read it).
+
+    >>> sniffed("/nonexistent", file=lambda p: True)
+    False
+    """
+    try:
+        p = Path(path)
+        if p.is_file():
+            return file is not None and bool(file(p))
+        return folder is not None and p.is_dir() and bool(folder(p))
+    except (OSError, ValueError):
+        return False
 
 
 def read_bytes(path: Path, problems: Problems) -> bytes | None:

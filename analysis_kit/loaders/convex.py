@@ -32,7 +32,7 @@ from ..exceptions import LoadError
 from ..model import Problems, Run, concat_runs
 from . import _convex_words as words
 from ._columns import Table
-from ._read import read_text
+from ._read import head, read_text, sniffed
 from ._registry import Format, register
 from ._values import Where, to_utc
 from ._convex_json import TASK_TYPES, frame_with, load_json
@@ -48,8 +48,7 @@ FAILURE_TYPES = {**TASK_TYPES, "name": "str", "tests_passed_pct": "float", "clas
 # ---------------------------------------------------------------------------- detection
 
 def _head(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return fh.read(SNIFF_BYTES).decode("utf-8", "replace")
+    return head(path, SNIFF_BYTES).decode("utf-8", "replace")
 
 
 def _looks_like_report(path: Path, text: str) -> bool:
@@ -78,19 +77,14 @@ def sniff(path: Path) -> bool:
     >>> sniff(Path("/nonexistent.txt"))
     False
     """
-    try:
-        path = Path(path)
-        if path.is_file():
-            return _sniff_file(path)
-        if path.is_dir():
-            # A report tree is reports/{provider}/{model}/*.md: look at most three levels down.
-            for pattern in ("*", "*/*", "*/*/*", "reports/*/*/*"):
-                for candidate in itertools.islice(path.glob(pattern), 200):
-                    if candidate.is_file() and _sniff_file(candidate):
-                        return True
-        return False
-    except (OSError, ValueError):
-        return False
+    return sniffed(path, _sniff_file, _sniff_tree)
+
+
+def _sniff_tree(path: Path) -> bool:
+    # A report tree is reports/{provider}/{model}/*.md: look at most three levels down.
+    return any(candidate.is_file() and _sniff_file(candidate)
+               for pattern in ("*", "*/*", "*/*/*", "reports/*/*/*")
+               for candidate in itertools.islice(path.glob(pattern), 200))
 
 
 # ---------------------------------------------------------------------------- a report

@@ -20,6 +20,7 @@ from ._chat import (Resolve, content_text, error_text, last_line, mapping, resol
                     sum_known, text_or_json)
 from ._columns import Column, Table, import_record, unread
 from ._json_stream import iter_records
+from ._read import head, sniffed
 from ._registry import Format, register
 from ._values import Where
 from ._zip import ZipArchive
@@ -52,15 +53,8 @@ class Options:
 
 def sniff(path: Path) -> bool:
     """An ``.eval`` zip or an Inspect ``.json`` log (a folder of them: `loading` sees each)."""
-    try:
-        path = Path(path)
-        if not path.is_file() or path.suffix not in (".eval", ".json"):
-            return False
-        with open(path, "rb") as fh:
-            head = fh.read(65536)
-    except OSError:
-        return False
-    return bool((_SNIFF_EVAL if path.suffix == ".eval" else _SNIFF_JSON).match(head))
+    return sniffed(path, lambda p: p.suffix in (".eval", ".json") and bool(
+        (_SNIFF_EVAL if p.suffix == ".eval" else _SNIFF_JSON).match(head(p))))
 
 
 def _read_eval(path: Path, problems: Problems, header: dict) -> Iterator[tuple[str, Any]]:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..model import Problems, Run
-from ._read import MISSING, Source, decode, iter_jsonl, parse_json, read_bytes
+from ._read import MISSING, decode, head, iter_jsonl, parse_json, read_bytes, sniffed, Source
 from ._registry import Format, register
 from ._span_run import run_from_spans
 from ._spans import Span
@@ -144,22 +144,19 @@ def sniff(path: Path) -> bool:
     >>> sniff(Path("/nonexistent"))
     False
     """
-    try:
-        path = Path(path)
-        if not path.is_file():
-            return False
-        if path.suffix == ".parquet":
-            import pyarrow.parquet as pq
+    return sniffed(path, _sniff_file)
 
-            return _has_markers(pq.read_schema(path).names)
-        with open(path, "rb") as fh:
-            head = fh.read(SNIFF_BYTES).decode("utf-8", "replace")
-        if path.suffix == ".csv":
-            return _has_markers(next(csv.reader(io.StringIO(head.split("\n", 1)[0])), []))
-        if path.suffix in (".json", ".jsonl") and head.lstrip()[:1] in ("{", "["):
-            return all(f'"{m}"' in head for m in RECORD_MARKERS) or all(f'"{m}"' in head for m in PHOENIX_MARKERS)
-    except (OSError, ValueError, ImportError):
-        return False
+
+def _sniff_file(path: Path) -> bool:
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return _has_markers(pq.read_schema(path).names)
+    text = head(path, SNIFF_BYTES).decode("utf-8", "replace")
+    if path.suffix == ".csv":
+        return _has_markers(next(csv.reader(io.StringIO(text.split("\n", 1)[0])), []))
+    if path.suffix in (".json", ".jsonl") and text.lstrip()[:1] in ("{", "["):
+        return all(f'"{m}"' in text for m in RECORD_MARKERS) or all(f'"{m}"' in text for m in PHOENIX_MARKERS)
     return False
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 from ..model import Problems, Run
 from ._chat import checked_role, content_text, tool_calls
 from ._columns import Column, Table, finite_or_none, unread
-from ._read import MISSING, Source, iter_json_array, iter_jsonl, read_bytes, read_json, read_text
+from ._read import MISSING, head, iter_json_array, iter_jsonl, read_bytes, read_json, read_text, sniffed, Source
 from ._registry import Format, register
 from ._values import Where, short_json, to_utc
 
@@ -98,19 +98,16 @@ MESSAGE = [Column("role", "role"), Column("content", fn=lambda r, w: content_tex
 
 def sniff(path: Path) -> bool:
     """A ``benchmark_*.jsonl``, a folder holding one, or a JSON list of traced conversations."""
-    try:
-        path = Path(path)
-        if path.is_dir():
-            return any(p.is_file() for p in path.glob(RESULT_GLOB))
-        with open(path, "rb") as fh:
-            head = fh.read(SNIFF_BYTES)
-        if path.suffix == ".json":
-            text = head.decode("utf-8", "replace").lstrip()
-            return text.startswith("[") and '"agent_name"' in text and '"messages"' in text
-        first = head.split(b"\n", 1)[0]  # FileResultLogger writes task_id first, then repeat_idx
-        return path.suffix == ".jsonl" and bool(_FIRST_LINE.match(first)) and b'"repeat_idx"' in first
-    except (OSError, ValueError):
-        return False
+    return sniffed(path, _sniff_file, lambda folder: any(p.is_file() for p in folder.glob(RESULT_GLOB)))
+
+
+def _sniff_file(path: Path) -> bool:
+    data = head(path, SNIFF_BYTES)
+    if path.suffix == ".json":
+        text = data.decode("utf-8", "replace").lstrip()
+        return text.startswith("[") and '"agent_name"' in text and '"messages"' in text
+    first = data.split(b"\n", 1)[0]  # FileResultLogger writes task_id first, then repeat_idx
+    return path.suffix == ".jsonl" and bool(_FIRST_LINE.match(first)) and b'"repeat_idx"' in first
 
 
 def load(path: Path, *, strict: bool = False, **options: Any) -> Run:

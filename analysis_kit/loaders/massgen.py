@@ -33,7 +33,7 @@ from ._massgen_layout import Choice, choose, is_log_dir
 from ._massgen_tools import (ToolRun, claim_trace_call, events_activity, merge_activity, pair_activity,
                              streaming_activity, utc_offset)
 from ._massgen_trace import parse_trace
-from ._read import MISSING, read_json, read_text
+from ._read import MISSING, head, read_json, read_text, sniffed
 from ._registry import Format, register
 
 FORMAT = "massgen"
@@ -56,18 +56,14 @@ def sniff(path: Path) -> bool:
     >>> sniff(Path("/nonexistent"))
     False
     """
-    try:
-        p = Path(path)
-        if p.is_file():
-            return _sniff_status_file(p)
-        if not p.is_dir():
-            return False
-        if is_log_dir(p):
-            return True
-        logs = [c for c in p.iterdir() if c.is_dir() and c.name.startswith("log_")]
-        return len(logs) == 1 and is_log_dir(logs[0])
-    except (OSError, ValueError):
-        return False
+    return sniffed(path, _sniff_status_file, _sniff_dir)
+
+
+def _sniff_dir(p: Path) -> bool:
+    if is_log_dir(p):
+        return True
+    logs = [c for c in p.iterdir() if c.is_dir() and c.name.startswith("log_")]
+    return len(logs) == 1 and is_log_dir(logs[0])
 
 
 def _sniff_status_file(p: Path) -> bool:
@@ -75,10 +71,9 @@ def _sniff_status_file(p: Path) -> bool:
         return True
     if p.suffix.lower() != ".json":
         return False
-    with p.open("rb") as fh:
-        head = fh.read(SNIFF_BYTES).decode("utf-8", "replace")
-    return ('"coordination"' in head and '"agents"' in head and '"simulations"' not in head
-            and ('"results"' in head or '"meta"' in head))
+    text = head(p, SNIFF_BYTES).decode("utf-8", "replace")
+    return ('"coordination"' in text and '"agents"' in text and '"simulations"' not in text
+            and ('"results"' in text or '"meta"' in text))
 
 
 def load(path: Path, *, strict: bool = False, turn: int | None = None, attempt: int | None = None) -> Run:

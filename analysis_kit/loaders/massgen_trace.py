@@ -15,7 +15,7 @@ import pandas as pd
 from ..model import Problems, Run
 from ._massgen_rows import trace_events, trace_messages
 from ._massgen_trace import parse_trace
-from ._read import read_text
+from ._read import head, read_text, sniffed
 from ._registry import Format, register
 
 FORMAT = "massgen_trace"
@@ -28,15 +28,7 @@ def sniff(path: Path) -> bool:
     >>> sniff(Path("/nonexistent"))
     False
     """
-    try:
-        p = Path(path)
-        if not p.is_file():
-            return False
-        with p.open("rb") as fh:
-            head = fh.read(256)
-        return head.lstrip(b"\xef\xbb\xbf").lstrip().startswith(HEADER)
-    except OSError:
-        return False
+    return sniffed(path, lambda p: head(p, 256).lstrip().startswith(HEADER))
 
 
 def load(path: Path, *, strict: bool = False) -> Run:

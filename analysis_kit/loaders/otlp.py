@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..model import Problems, Run
-from ._read import MISSING, Source, decode, iter_jsonl, parse_json, read_bytes
+from ._read import MISSING, decode, head, iter_jsonl, parse_json, read_bytes, sniffed, Source
 from ._registry import Format, register
 from ._span_run import run_from_spans
 from ._spans import Span
@@ -157,9 +157,8 @@ class Options:
 
 
 def _sniff_file(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        head = fh.read(SNIFF_BYTES)
-    return head.lstrip()[:1] == b"{" and any(marker in head[:4096] for marker in _MARKERS)
+    data = head(path, SNIFF_BYTES)
+    return data.lstrip()[:1] == b"{" and any(marker in data[:4096] for marker in _MARKERS)
 
 
 def _files(path: Path) -> list[Path]:
@@ -177,13 +176,7 @@ def sniff(path: Path) -> bool:
     >>> sniff(Path("/nonexistent"))
     False
     """
-    try:
-        path = Path(path)
-        if path.is_dir():
-            return any(p.is_file() and p.suffix in SUFFIXES and _sniff_file(p) for p in path.iterdir())
-        return path.is_file() and _sniff_file(path)
-    except (OSError, ValueError):
-        return False
+    return sniffed(path, _sniff_file, lambda folder: bool(_files(folder)))
 
 
 def _one_document_per_line(data: bytes) -> bool:

@@ -65,9 +65,10 @@ import pandas as pd
 
 from ..exceptions import LoadError
 from ..model import Problems, Run
-from ._blocks import (BLOCK_BYTES, BOM, Columns, block_columns, block_lines, capacity, check_options,
+from ._blocks import (BLOCK_BYTES, Columns, block_columns, block_lines, capacity, check_options,
                       problem_rows, problem_table, read_files, repeated, to_pandas)
 from ._keyvalue import KeyValues, fixed_width_time, parse_time
+from ._read import head, sniffed
 from ._registry import Format, register
 
 FORMAT = "tau2_profile"
@@ -96,11 +97,8 @@ EVENT_COLUMNS = ("task_id", "agent", "thread", "kind", "name", "start", "end", "
 # ---------------------------------------------------------------- detection
 
 def _sniff_file(path: Path) -> bool:
-    with path.open("rb") as fh:
-        head = fh.read(SNIFF_BYTES)
-    if head.startswith(BOM):
-        head = head[len(BOM):]
-    return any(head.startswith(p) or b"\n" + p in head for p in PREFIXES)
+    data = head(path, SNIFF_BYTES)
+    return any(data.startswith(p) or b"\n" + p in data for p in PREFIXES)
 
 
 def _log_files(path: Path) -> list[Path]:
@@ -115,18 +113,14 @@ def sniff(path: Path) -> bool:
     >>> sniff(Path("/nonexistent"))
     False
     """
-    try:
-        path = Path(path)
-        if path.is_file():
-            return _sniff_file(path)
-        if path.is_dir():
-            if (path / "results.json").exists() or (path / "coordination_events.json").exists() \
-                    or (path / "status.json").exists() or path.name.startswith("log_"):
-                return False
-            return any(_sniff_file(f) for f in _log_files(path)[:20])
-    except (OSError, ValueError):
+    return sniffed(path, _sniff_file, _sniff_dir)
+
+
+def _sniff_dir(path: Path) -> bool:
+    if (path / "results.json").exists() or (path / "coordination_events.json").exists() \
+            or (path / "status.json").exists() or path.name.startswith("log_"):
         return False
-    return False
+    return any(_sniff_file(f) for f in _log_files(path)[:20])
 
 
 # ---------------------------------------------------------------- timestamps

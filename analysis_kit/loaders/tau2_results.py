@@ -36,7 +36,7 @@ import pandas as pd
 
 from ..model import Problems, Run, to_json_text
 from ._columns import Table, unread
-from ._read import MISSING, Source, head
+from ._read import MISSING, head, sniffed, Source
 from ._registry import Format, register
 from ._tau2 import document, failed_checks, layout, load_sim_files
 from ._values import Where, seconds_between, short_json
@@ -76,14 +76,11 @@ def sniff(path: Path) -> bool:
     >>> sniff(Path("no/such/file.json"))
     False
     """
-    try:
-        p = Path(path)
-        p = p / "results.json" if p.is_dir() else p
-        if p.suffix.lower() != ".json" or not p.is_file():
-            return False
-        data = head(p).lstrip(b" \t\r\n")
-    except (OSError, ValueError):
-        return False
+    return sniffed(path, _sniff_file, lambda folder: sniffed(folder / "results.json", _sniff_file))
+
+
+def _sniff_file(path: Path) -> bool:
+    data = head(path).lstrip(b" \t\r\n") if path.suffix.lower() == ".json" else b""
     if not data.startswith(b"{"):
         return False
     return (b'"simulations"' in data and (b'"info"' in data or b'"tasks"' in data)) or (
