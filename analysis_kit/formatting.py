@@ -134,6 +134,15 @@ def percent(share: Any, *, signed: bool = False) -> str:
     return ("+" + text) if signed and p > 0 else text
 
 
+def counted(n: Any, noun: str, plural: str | None = None) -> str:
+    """A count with its noun, singular for one.
+
+    >>> counted(1, "call"), counted(1234, "call"), counted(2, "failure", "failures")
+    ('1 call', '1,234 calls', '2 failures')
+    """
+    return f"{count(n)} {noun if _float(n) == 1 else plural or noun + 's'}"
+
+
 def count(n: Any) -> str:
     """A count as an integer with thousands separators (a non-integral value keeps its
     decimals, see :func:`number`).

@@ -614,7 +614,7 @@ def _annotate_unpriced(ax: Axes, y: np.ndarray, ends: np.ndarray, unpriced: np.n
     """"N unpriced" beside each bar that has calls without a price."""
     for yi, end, n in zip(y, ends, unpriced):
         if n > 0:
-            note = f" {int(n)} unpriced" if end > 0 else f" unpriced ({int(n)} calls)"
+            note = f" {int(n)} unpriced" if end > 0 else f" unpriced ({fmt.counted(int(n), 'call')})"
             ax.text(end, yi, note, va="center", ha="left", fontsize=8, color="0.3", gid="unpriced")
 
 

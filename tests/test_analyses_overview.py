@@ -83,6 +83,17 @@ def test_totals_na_cost_and_meta_counts():
     assert out["llm_time_s"] == 3.0
 
 
+def test_calls_inside_a_priced_round_are_not_without_a_price():
+    # MassGen's trace: the round span reports the cost, its model calls none of their own
+    events = pd.DataFrame({
+        "kind": ["round", "llm_call", "tool_call", "llm_call", "llm_call", "llm_call"],
+        "span_id": ["r0", "c1", "t1", "c2", "c3", "c4"],
+        "parent_id": [None, "r0", "r0", "t1", None, "gone"],  # c2 two levels down; c4's parent not in the trace
+        "cost_usd": [0.25, None, None, None, None, None], "start": [T0] * 6, "duration_ms": [10.0] * 6})
+    out = totals(Run(meta={"run_id": "r"}, events=events))
+    assert out["llm_calls"] == 4 and out["unpriced_calls"] == 2 and out["cost_usd"] == 0.25
+
+
 def test_totals_empty_run():
     out = totals(Run(meta={"run_id": "e"}))
     assert out["tasks"] == 0 and np.isnan(out["pass_rate"]) and np.isnan(out["wall_s"])

@@ -403,8 +403,8 @@ def test_cost_bars_stack_by_kind_and_annotate_unpriced():
     assert len(ax.patches) == 2  # m1: llm_call 1.0 + user_sim 0.5; m2 unpriced: no bar
     assert {(round(x, 9), w) for _, x, w in segments} == {(0.0, 1.0), (1.0, 0.5)}
     assert ytick_labels(ax) == ["m1", "m2"]
-    assert texts(ax, "unpriced") == [" 1 unpriced", " unpriced (1 calls)"]
-    unpriced_m2 = next(t for t in ax.texts if t.get_text() == " unpriced (1 calls)")
+    assert texts(ax, "unpriced") == [" 1 unpriced", " unpriced (1 call)"]
+    unpriced_m2 = next(t for t in ax.texts if t.get_text() == " unpriced (1 call)")
     assert unpriced_m2.get_position() == (0.0, 1)
     assert ax.get_xlim() == pytest.approx((0.0, 1.5 * 1.3))  # room for " 1 unpriced" after m1's bar
     assert legend_labels(ax) == ["llm_call", "user_sim"]

@@ -68,7 +68,7 @@ def test_headline_facts_by_hand(run):
     assert found["Pass rate"][0].startswith("75.0% (3 of 4; 95% interval ")
     assert found["Wall time"] == ("1 min", "timeline")  # meta: 00:00:00.5 to 00:01:00 is 59.5 s
     # Reported and estimated side by side, never summed ($0.03 + $0.02 would be $0.05).
-    assert found["Cost"] == ("$0.0300 reported; $0.0200 estimated for 1 calls without a price", "cost")
+    assert found["Cost"] == ("$0.0300 reported; $0.0200 estimated for 1 call without a price", "cost")
     assert "$0.0500" not in found["Cost"][0]
     assert found["Tokens"] == ("400 in, 40 out", "cost")
     # p90 (linear) of book [400, 600] = 580 ms; of search [20] = 20 ms; of m1 [1, 2, 3, 5 s] = 3 + 0.7 * 2 = 4.4 s.
@@ -119,7 +119,7 @@ def test_overview_views(run):
     assert the_run.notes[0].text == "3 of 4 tasks passed (75.0%)."
     fields = dict(_rows(the_run))
     assert fields["models"] == "m1, m2" and fields["started"] == "2025-01-01 00:00:00"  # text, to the second
-    assert fields["cost (reported)"] == "$0.0300" and fields["cost (estimated, 1 calls without a price)"] == "$0.0200"
+    assert fields["cost (reported)"] == "$0.0300" and fields["cost (estimated, 1 call without a price)"] == "$0.0200"
     assert fields["pass rate"] == "75.0%" and fields["wall time"] == "1 min"
     pass_k = overview.pass_k(run)
     assert [r[:2] for r in _rows(pass_k)] == [["1", "75.0%"], ["2", "50.0%"]]
@@ -152,7 +152,7 @@ def test_timeline_views(run):
 def test_cost_views_show_estimates_beside_reported_cost(run):
     totals = dict(_rows(cost.totals(run)))
     assert totals["cost (reported)"] == "$0.0300"
-    assert totals["cost (estimated, 1 calls without a price)"] == "$0.0200"
+    assert totals["cost (estimated, 1 call without a price)"] == "$0.0200"
     assert totals["model calls without a price"] == "1"
     by_model = cost.by_model(run)
     table = by_model.tables[0]

@@ -192,6 +192,34 @@ def label(value: Any) -> Any:
     return value
 
 
+def priced_above(events: pd.DataFrame, depth: int = 32) -> np.ndarray:
+    """True for each event without a cost of its own inside a span (its parent, or that
+    one's parent, ...) that reports one: MassGen's traces price a round, not the model calls
+    in it, so those calls are paid for, not "without a price".
+
+    >>> ev = pd.DataFrame({"span_id": ["r", "c", "d"], "parent_id": [None, "r", None],
+    ...                    "cost_usd": [0.5, None, None]})
+    >>> priced_above(ev).tolist()
+    [False, True, False]
+    """
+    out = np.zeros(len(events), dtype=bool)
+    if "span_id" not in events.columns or "parent_id" not in events.columns or not events["parent_id"].notna().any():
+        return out
+    run = events["run_id"].astype(object).tolist() if "run_id" in events.columns else [None] * len(events)
+    span, parent = events["span_id"].astype(object).tolist(), events["parent_id"].astype(object).tolist()
+    costed = events["cost_usd"].notna().to_numpy()
+    up = {(r, s): (r, p) for r, s, p in zip(run, span, parent) if isinstance(s, str) and isinstance(p, str)}
+    paid = {(r, s) for r, s, c in zip(run, span, costed) if c and isinstance(s, str)}
+    for i in np.flatnonzero(~costed):
+        key = (run[i], parent[i]) if isinstance(parent[i], str) else None
+        for _ in range(depth):  # a cycle in a broken trace ends here
+            if key is None or key in paid:
+                break
+            key = up.get(key)
+        out[i] = key is not None and key in paid
+    return out
+
+
 def tasks_success(tasks: pd.DataFrame) -> pd.Series:
     """``success``, or reward == 1 (tau2's rule, within 1e-6) where success is not given."""
     success = tasks["success"].astype("boolean")

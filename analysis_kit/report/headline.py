@@ -136,9 +136,9 @@ def _cost_text(run: Run, totals: dict) -> str | None:
     if not fmt.missing(reported):
         parts.append(f"{fmt.cost(reported)} reported")
     if not fmt.missing(est):
-        parts.append(f"{fmt.cost(est)} estimated for {est_calls:,} calls without a price")
+        parts.append(f"{fmt.cost(est)} estimated for {fmt.counted(est_calls, 'call')} without a price")
     elif totals["unpriced_calls"] and parts:
-        parts.append(f"{totals['unpriced_calls']:,} model calls without a price, not counted")
+        parts.append(f"{fmt.counted(totals['unpriced_calls'], 'model call')} without a price, not counted")
     return "; ".join(parts) or None
 
 
@@ -155,7 +155,7 @@ def _tokens_text(totals: dict) -> str | None:
     return ", ".join(parts)
 
 
-def _slowest(run: Run, kinds: Sequence[str], what: str) -> str | None:
+def _slowest(run: Run, kinds: Sequence[str]) -> str | None:
     from ..analyses import latency_stats
 
     events = run.events[run.events["kind"].isin(list(kinds))]
@@ -166,7 +166,9 @@ def _slowest(run: Run, kinds: Sequence[str], what: str) -> str | None:
         return None
     top = stats.sort_values("p90_ms", ascending=False, kind="stable").iloc[0]
     name = "(unnamed)" if fmt.missing(top["name"]) else str(top["name"])
-    return f"{name}: p90 {fmt.duration_ms(top['p90_ms'])} over {fmt.count(top['count'])} {what}"
+    if top["count"] == 1:  # no percentile of one call: its time
+        return f"{name}: {fmt.duration_ms(top['p90_ms'])}, its only call"
+    return f"{name}: p90 {fmt.duration_ms(top['p90_ms'])} over {fmt.counted(top['count'], 'call')}"
 
 
 def _top_failure(run: Run) -> str | None:
@@ -231,8 +233,8 @@ def facts(run: Run, *, stall_threshold_s: float = STALL_THRESHOLD_S) -> list[Fac
         Fact("Wall time", fmt.duration(totals["wall_s"]) if not fmt.missing(totals["wall_s"]) else None, "timeline"),
         Fact("Cost", _cost_text(run, totals), "cost"),
         Fact("Tokens", _tokens_text(totals), "cost"),
-        Fact("Slowest tool (p90)", _slowest(run, ["tool_call"], "calls"), "latency"),
-        Fact("Slowest model (p90)", _slowest(run, ["llm_call"], "calls"), "latency"),
+        Fact("Slowest tool (p90)", _slowest(run, ["tool_call"]), "latency"),
+        Fact("Slowest model (p90)", _slowest(run, ["llm_call"]), "latency"),
         Fact("Most common failure", _top_failure(run), "failures"),
         Fact("Stalled tasks", _stalled_text(run, stall_threshold_s), "timeline"),
         Fact("Input problems", _problems_text(run), "problems"),

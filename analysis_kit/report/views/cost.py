@@ -39,7 +39,7 @@ def totals(run: Run) -> Block:
     values = {"cost (reported)": t["cost_usd"]}
     formats = {"cost (reported)": "cost"}
     if _known(est):
-        label = f"cost (estimated, {est_calls:,} calls without a price)"
+        label = f"cost (estimated, {fmt.counted(est_calls, 'call')} without a price)"
         values[label], formats[label] = est, "cost"
     values.update({"input tokens": prompt, "output tokens": t["output_tokens"], "cached tokens": cached,
                    "cache hit rate": cached / prompt if _known(cached) and _known(prompt) and prompt else None,

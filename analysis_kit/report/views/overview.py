@@ -38,7 +38,7 @@ def _fields(run: Run) -> tuple[dict[str, Any], dict[str, str]]:
     ]
     est, est_calls = estimated_cost(run.events)
     if not fmt.missing(est):
-        rows.append((f"cost (estimated, {est_calls:,} calls without a price)", est, "cost"))
+        rows.append((f"cost (estimated, {fmt.counted(est_calls, 'call')} without a price)", est, "cost"))
     rows += [
         ("input tokens", totals["input_tokens"], "count"), ("output tokens", totals["output_tokens"], "count"),
         ("cached tokens", totals["cached_tokens"], "count"), ("events", totals["events"], "count"),
