@@ -99,6 +99,7 @@ ATTR_KEYS: dict[str, tuple[str | None, str]] = {
     "triggering_agent": ("restart", "the agent whose action caused the restart"),
     "affected_agents": ("restart", "the agents restarted"),
     "outcome": ("round", "how a round ended: answer, vote, restart, error"),
+    "model": ("round", "the model a round ran: what the usage a round reports is billed to"),
     "step": (None, "the step number an operation belongs to"),
     "from_role": ("step", "who handed over"),
     "to_role": ("step", "who took over"),

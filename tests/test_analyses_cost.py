@@ -88,3 +88,25 @@ def test_cost_on_unpriced_only_and_empty():
     assert cost_by(empty).empty and "unpriced_calls" in cost_by(empty).columns
     assert agent_vs_framework(empty).empty
     assert cost_per_success(Run(meta={"run_id": "e"})).empty
+
+
+def test_usage_a_round_reports_is_billed_to_its_model_once():
+    from analysis_kit.model import Run
+
+    # MassGen's own logs: usage per round, no calls listed; one model without a price
+    rounds = pd.DataFrame({"kind": ["round"] * 3, "agent": ["a", "a", "b"], "task_id": "t",
+                           "attrs": ['{"model": "m1"}', '{"model": "m1"}', '{"model": "m2"}'],
+                           "cost_usd": [0.5, 0.25, None], "input_tokens": [100, 50, 40]})
+    out = cost_by(Run(meta={"run_id": "r"}, events=rounds), "model").set_index("model")
+    assert out.loc["m1", ["calls", "priced_calls", "cost_usd", "input_tokens"]].tolist() == [2, 2, 0.75, 150]
+    assert out.loc["m2", "unpriced_calls"] == 1 and np.isnan(out.loc["m2", "cost_usd"])
+    # a trace: the round reports the usage, its calls (listed inside it) none of their own
+    trace = pd.DataFrame({"kind": ["round", "llm_call", "llm_call", "tool_call"], "name": ["round 0", "m3", "m3", "t"],
+                          "span_id": ["r", "c1", "c2", "t1"], "parent_id": [None, "r", "r", "r"],
+                          "cost_usd": [0.3, None, None, None], "input_tokens": [900, None, None, None]})
+    out = cost_by(trace, "model")
+    assert out[["model", "calls", "priced_calls", "unpriced_calls", "cost_usd"]].values.tolist() == [["m3", 2, 2, 0, 0.3]]
+    # calls that carry their own usage: the span around them is not counted again
+    nested = trace.assign(cost_usd=[0.3, 0.1, 0.2, None], kind=["agent", "llm_call", "llm_call", "tool_call"])
+    out = cost_by(nested, "model")
+    assert out[["model", "calls", "cost_usd"]].values.tolist() == [["m3", 2, pytest.approx(0.3)]]

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 import analysis_kit as ak
+from analysis_kit.analyses import cost_by
 from analysis_kit.loaders import massgen, massgen_trace
 from tests.writers import massgen_logs as writer
 
@@ -143,6 +144,21 @@ def test_unpriced_model_has_na_cost_not_zero(log_dir):
     assert all(a["reported_cost"] == 0.0 for a in _attrs(local))
     assert rounds[rounds.agent == "agent_a"].cost_usd.gt(0).all()
     assert run.meta["unpriced_agents"] == ["agent_c"]
+
+
+def test_round_usage_is_billed_to_the_model_each_agent_ran(log_dir):
+    run = massgen.load(log_dir, turn=1, attempt=1)
+    rounds = run.events[run.events.kind == "round"]
+    assert [a["model"] for a in _attrs(rounds)] == [writer.AGENTS[a] for a in rounds.agent]  # the config's models
+    by_model = cost_by(run, "model").set_index("model")
+    assert set(by_model.index) == set(writer.AGENTS.values())
+    for agent, model in writer.AGENTS.items():
+        own = rounds[rounds.agent == agent]
+        assert by_model.loc[model, "calls"] == len(own)
+        assert by_model.loc[model, "input_tokens"] == own.input_tokens.sum()
+    assert pd.isna(by_model.loc["qwen3-8b-local", "cost_usd"])  # no price: NA, and counted as unpriced
+    assert by_model.loc["qwen3-8b-local", "unpriced_calls"] == len(rounds[rounds.agent == "agent_c"])
+    assert by_model["cost_usd"].sum() == pytest.approx(rounds.cost_usd.sum())
 
 
 def test_attempts_listed_with_the_restart_reason(log_dir):

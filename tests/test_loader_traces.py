@@ -263,6 +263,14 @@ def test_massgen_rounds_outcomes_and_usage(massgen, massgen_runs):
     assert table["outcome"].dropna().to_dict() == expected
     errored = ev.set_index("span_name")["error"]
     assert errored["agent.agent_b.round_1"] == "peer closed connection"
+    # the rounds report the usage, the model calls inside them none: billed once, to those calls' model
+    calls = run.events[run.events["kind"] == "llm_call"]
+    by_agent = an.cost_by(run, "agent").set_index("agent")
+    for agent, own in ev.groupby("agent"):
+        assert by_agent.loc[agent, "cost_usd"] == pytest.approx(own["cost_usd"].sum())
+        listed = int((calls["agent"] == agent).sum())
+        assert by_agent.loc[agent, "calls"] == (listed or len(own))  # its calls, or its rounds where none is listed
+    assert an.totals(run)["unpriced_calls"] == 0 and an.cost_by(run, "model")["unpriced_calls"].sum() == 0
 
 
 def test_massgen_tool_calls_counted_once(massgen, massgen_runs):

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..model import Run
 from ._util import (CONTAINER_KINDS, FRAMEWORK_AGENTS, FRAMEWORK_KINDS, LLM_KINDS, as_list,
-                    empty_frame, sum_or_na, table, tasks_success)
+                    empty_frame, parse_json, priced_above, sum_or_na, table, tasks_success)
 
 COST_COLUMNS = ["calls", "priced_calls", "unpriced_calls", "cost_usd", "input_tokens",
                 "output_tokens", "cached_tokens", "cache_hit_rate"]
@@ -19,20 +19,79 @@ _BY_ALIASES = {"model": "name", "task": "task_id", "tool": "name"}
 _NUMBERS = ["cost_usd", "input_tokens", "output_tokens", "cached_tokens"]
 
 
-def _billable(events: pd.DataFrame) -> pd.DataFrame:
-    """Events that are model calls or carry a cost/tokens; container spans (which would
-    count their calls twice) are left out."""
-    carries = events[["cost_usd", "input_tokens", "output_tokens"]].notna().any(axis=1)
-    keep = (events["kind"].isin(LLM_KINDS) | carries) & ~events["kind"].isin(CONTAINER_KINDS)
-    return events[keep]
+def billable_rows(events: pd.DataFrame) -> pd.DataFrame:
+    """Events that are model calls or carry a cost/tokens. A container span (agent, step,
+    round) is left out where the calls inside it carry their own usage (it would count them
+    twice) and kept where it alone reports the usage (MassGen reports it per round): then it
+    is billed to its model (``attrs.model``, else the one model called inside it), the calls
+    inside it are priced by it, and it counts as a call only when none is listed inside it."""
+    usage = events[["cost_usd", "input_tokens", "output_tokens"]].notna().any(axis=1).to_numpy()
+    container = events["kind"].isin(CONTAINER_KINDS).to_numpy()
+    llm = events["kind"].isin(LLM_KINDS).to_numpy()
+    rows_calls = np.ones(len(events), dtype=np.int64)
+    reporting = container & usage
+    models: dict[int, object] = {}
+    if reporting.any():
+        below_usage, below_models = _below(events, usage & ~container, llm)
+        reporting &= ~below_usage
+        for i in np.flatnonzero(reporting):
+            called = below_models.get(i, set())
+            models[i] = _attr_model(events["attrs"].iat[i]) or (next(iter(called)) if len(called) == 1 else pd.NA)
+            rows_calls[i] = 0 if called else 1
+    keep = ((llm | usage) & ~container) | reporting
+    rows = events[keep].assign(_calls=rows_calls[keep], _priced=(events["cost_usd"].notna().to_numpy()
+                                                                 | priced_above(events))[keep])
+    if models:
+        at = np.flatnonzero(keep)
+        names = rows["name"].astype(object).to_numpy(copy=True)
+        for j, i in enumerate(at):
+            if i in models:
+                names[j] = models[i]
+        rows["name"] = names
+    return rows
+
+
+def _attr_model(attrs: object) -> str | None:
+    parsed = parse_json(attrs) if isinstance(attrs, str) and '"model"' in attrs else None
+    value = parsed.get("model") if isinstance(parsed, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _below(events: pd.DataFrame, usage: np.ndarray, llm: np.ndarray) -> tuple[np.ndarray, dict[int, set]]:
+    """For each row: whether a row inside it (a descendant by ``parent_id``) carries usage,
+    and the models of the calls inside it. Without span ids, a container's rows are those of
+    its run, task and agent."""
+    n = len(events)
+    below = np.zeros(n, dtype=bool)
+    called: dict[int, set] = {}
+    run = events["run_id"].astype(object).tolist() if "run_id" in events.columns else [None] * n
+    if "span_id" in events.columns and events["span_id"].notna().any():
+        span, parent = events["span_id"].astype(object).tolist(), events["parent_id"].astype(object).tolist()
+        index = {(r, s): i for i, (r, s) in enumerate(zip(run, span)) if isinstance(s, str)}
+        for i in np.flatnonzero(usage | llm):
+            at = index.get((run[i], parent[i])) if isinstance(parent[i], str) else None
+            for _ in range(32):  # a cycle in a broken trace ends here
+                if at is None:
+                    break
+                below[at] |= bool(usage[i])
+                if llm[i] and isinstance(events["name"].iat[i], str):
+                    called.setdefault(at, set()).add(events["name"].iat[i])
+                at = index.get((run[at], parent[at])) if isinstance(parent[at], str) else None
+        return below, called
+    keys = [k for k in ("run_id", "task_id", "agent") if k in events.columns]
+    group = events[keys].astype(object).fillna("").apply(tuple, axis=1) if keys else pd.Series([()] * n)
+    with_usage = set(group[usage])
+    for i, key in enumerate(group):
+        below[i] = key in with_usage
+    return below, called
 
 
 def _cost_rows(data: Run | pd.DataFrame) -> pd.DataFrame:
     """The rows costs are summed over: a Run's events when they carry any cost or tokens,
     else its messages, else its tasks; a DataFrame is taken as events."""
     if not isinstance(data, Run):
-        return _billable(table(data, "events"))
-    events = _billable(data.events)
+        return billable_rows(table(data, "events"))
+    events = billable_rows(data.events)
     if events[["cost_usd", "input_tokens", "output_tokens"]].notna().any().any():
         return events
     for name in ("messages", "tasks"):
@@ -51,12 +110,14 @@ def _aggregate(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         if col not in rows.columns:
             rows[col] = np.nan
         rows[col] = pd.to_numeric(rows[col], errors="coerce").astype("float64")
-    rows["_priced"] = rows["cost_usd"].notna()
+    if "_calls" not in rows.columns:  # messages or tasks: each row one call
+        rows["_calls"], rows["_priced"] = 1, rows["cost_usd"].notna()
+    rows["_priced"] = rows["_priced"].astype(bool) & (rows["_calls"] > 0)
     if keys:
         grouped = rows.groupby(keys, dropna=False, sort=True)
     else:
         grouped = rows.groupby(np.zeros(len(rows), dtype=int))
-    out = grouped.agg(calls=("_priced", "size"), priced_calls=("_priced", "sum"))
+    out = grouped.agg(calls=("_calls", "sum"), priced_calls=("_priced", "sum"))
     for col in _NUMBERS:
         out[col] = grouped[col].sum(min_count=1)  # NA, not 0, for a group with no value
     out["unpriced_calls"] = out["calls"] - out["priced_calls"]

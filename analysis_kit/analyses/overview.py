@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..model import Run
-from ._util import (LLM_KINDS, as_list, bootstrap_ci, duration_ms, empty_frame, priced_above, seconds, spans,
+from ._util import (LLM_KINDS, as_list, bootstrap_ci, duration_ms, empty_frame, seconds, spans,
                     sum_or_na, table, tasks_success)
 
 
@@ -89,13 +89,20 @@ def totals(run: Run) -> dict[str, Any]:
         "llm_calls": int((events["kind"] == "llm_call").sum()),
         "tool_calls": int((events["kind"] == "tool_call").sum()),
         "llm_time_s": sum_or_na(duration_ms(calls)) / 1000.0 if len(calls) else np.nan,
-        # without a price of their own nor one on a span they run in (a MassGen round)
-        "unpriced_calls": int((events["kind"].isin(LLM_KINDS) & events["cost_usd"].isna()
-                               & ~priced_above(events)).sum()),
+        "unpriced_calls": _unpriced(events),
         "messages": len(run.messages),
         "failures": len(run.failures),
         "problems": len(run.problems),
     }
+
+
+def _unpriced(events: pd.DataFrame) -> int:
+    """Model calls with no price of their own nor one on a span they run in, and spans that
+    report usage without a price (a MassGen round of a model the price table lacks)."""
+    from .cost import billable_rows
+
+    rows = billable_rows(events)
+    return int(((rows["_calls"] > 0) & ~rows["_priced"]).sum())
 
 
 def outcomes(tasks: Run | pd.DataFrame, by: str | Sequence[str] = "status") -> pd.DataFrame:

@@ -39,6 +39,9 @@ def build_run(asm, run_id: str) -> Run:
     statuses = coord.agent_status(agent_ids, files.status, files.events, events, rounds)
     winner = _winner(files)
     meta = _meta(asm, run_id, question, winner, _vote_counts(files, votes, agent_ids), statuses, events, final, agent_ids)
+    for r in rounds:  # MassGen reports usage per round: the model it is billed to is the agent's
+        if meta["agent_models"].get(r.get("agent")):
+            r["attrs"] = {**(r.get("attrs") or {}), "model": meta["agent_models"][r["agent"]]}
     event_rows = [dict({k: v for k, v in e.items() if k not in EVENT_DROP}, task_id=task_id,
                        attrs=to_json_text(e.get("attrs")) if e.get("attrs") else None) for e in events]
     messages = _messages(asm, question, answers, final)
