@@ -192,7 +192,37 @@ def label(value: Any) -> Any:
     return value
 
 
-def priced_above(events: pd.DataFrame, depth: int = 32) -> np.ndarray:
+def parent_rows(events: pd.DataFrame) -> np.ndarray | None:
+    """Each event's parent as a row number (``parent_id`` looked up among the ``span_id`` of
+    its run; -1 where there is none), or None when the events have no span ids."""
+    if "span_id" not in events.columns or "parent_id" not in events.columns or not events["parent_id"].notna().any():
+        return None
+    span = events["span_id"].astype(object).to_numpy()
+    parent = events["parent_id"].astype(object).to_numpy()
+    if "run_id" in events.columns and events["run_id"].nunique(dropna=False) > 1:  # ids are a run's own
+        run = events["run_id"].astype(object).to_numpy()
+        spans, parents = pd.MultiIndex.from_arrays([run, span]), pd.MultiIndex.from_arrays([run, parent])
+    else:
+        spans, parents = pd.Index(span), pd.Index(parent)
+    first = ~spans.duplicated() & pd.notna(span)  # a span id written twice: its first row
+    rows = pd.Index(spans[first]).get_indexer(parents)
+    out = np.where(rows >= 0, np.flatnonzero(first)[np.clip(rows, 0, None)], -1)
+    out[pd.isna(parent)] = -1
+    return out.astype(np.int64)
+
+
+def ancestors(parent: np.ndarray, depth: int = 32):
+    """Per level up (the parent, then its parent, ...), each row's ancestor at that level as a
+    row number (-1: none); stops after ``depth`` levels (a cycle in a broken trace ends there)."""
+    at = parent.copy()
+    for _ in range(depth):
+        if not (at >= 0).any():
+            return
+        yield at
+        at = np.where(at >= 0, parent[np.clip(at, 0, None)], -1)
+
+
+def priced_above(events: pd.DataFrame, parent: np.ndarray | None = None) -> np.ndarray:
     """True for each event without a cost of its own inside a span (its parent, or that
     one's parent, ...) that reports one: MassGen's traces price a round, not the model calls
     in it, so those calls are paid for, not "without a price".
@@ -202,22 +232,15 @@ def priced_above(events: pd.DataFrame, depth: int = 32) -> np.ndarray:
     >>> priced_above(ev).tolist()
     [False, True, False]
     """
-    out = np.zeros(len(events), dtype=bool)
-    if "span_id" not in events.columns or "parent_id" not in events.columns or not events["parent_id"].notna().any():
-        return out
-    run = events["run_id"].astype(object).tolist() if "run_id" in events.columns else [None] * len(events)
-    span, parent = events["span_id"].astype(object).tolist(), events["parent_id"].astype(object).tolist()
     costed = events["cost_usd"].notna().to_numpy()
-    up = {(r, s): (r, p) for r, s, p in zip(run, span, parent) if isinstance(s, str) and isinstance(p, str)}
-    paid = {(r, s) for r, s, c in zip(run, span, costed) if c and isinstance(s, str)}
-    for i in np.flatnonzero(~costed):
-        key = (run[i], parent[i]) if isinstance(parent[i], str) else None
-        for _ in range(depth):  # a cycle in a broken trace ends here
-            if key is None or key in paid:
-                break
-            key = up.get(key)
-        out[i] = key is not None and key in paid
-    return out
+    out = np.zeros(len(events), dtype=bool)
+    if parent is None and costed.any():
+        parent = parent_rows(events)
+    if parent is None:
+        return out
+    for at in ancestors(parent):
+        out |= (at >= 0) & costed[np.clip(at, 0, None)]
+    return out & ~costed
 
 
 def tasks_success(tasks: pd.DataFrame) -> pd.Series:

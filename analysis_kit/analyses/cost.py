@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from ..model import Run
-from ._util import (CONTAINER_KINDS, FRAMEWORK_AGENTS, FRAMEWORK_KINDS, LLM_KINDS, as_list,
-                    empty_frame, parse_json, priced_above, sum_or_na, table, tasks_success)
+from ._util import (CONTAINER_KINDS, FRAMEWORK_AGENTS, FRAMEWORK_KINDS, LLM_KINDS, ancestors, as_list,
+                    empty_frame, parent_rows, parse_json, priced_above, sum_or_na, table, tasks_success)
 
 COST_COLUMNS = ["calls", "priced_calls", "unpriced_calls", "cost_usd", "input_tokens",
                 "output_tokens", "cached_tokens", "cache_hit_rate"]
@@ -20,7 +20,25 @@ _NUMBERS = ["cost_usd", "input_tokens", "output_tokens", "cached_tokens"]
 
 
 def billable_rows(events: pd.DataFrame) -> pd.DataFrame:
-    """Events that are model calls or carry a cost/tokens. A container span (agent, step,
+    """Events that are model calls or carry a cost/tokens (see :func:`billing`), with
+    ``_calls`` (how many calls a row counts as) and ``_priced`` (its cost is known, on itself
+    or on the span around it); a span billed to a model has that model as its ``name``."""
+    keep, calls, priced, models = billing(events)
+    rows = events[keep].assign(_calls=calls[keep], _priced=priced[keep])
+    if models:
+        names = rows["name"].astype(object).to_numpy(copy=True)
+        for j, i in enumerate(np.flatnonzero(keep)):
+            if i in models:
+                names[j] = models[i]
+        rows["name"] = names
+    return rows
+
+
+def billing(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, object]]:
+    """Which events costs are summed over, how many calls each counts as, whether its cost is
+    known, and the model each billed span is billed to (by row number).
+
+    Model calls and rows that carry a cost/tokens are billed. A container span (agent, step,
     round) is left out where the calls inside it carry their own usage (it would count them
     twice) and kept where it alone reports the usage (MassGen reports it per round): then it
     is billed to its model (``attrs.model``, else the one model called inside it), the calls
@@ -28,27 +46,39 @@ def billable_rows(events: pd.DataFrame) -> pd.DataFrame:
     usage = events[["cost_usd", "input_tokens", "output_tokens"]].notna().any(axis=1).to_numpy()
     container = events["kind"].isin(CONTAINER_KINDS).to_numpy()
     llm = events["kind"].isin(LLM_KINDS).to_numpy()
-    rows_calls = np.ones(len(events), dtype=np.int64)
+    calls = np.ones(len(events), dtype=np.int64)
+    priced = events["cost_usd"].notna().to_numpy()
     reporting = container & usage
     models: dict[int, object] = {}
     if reporting.any():
-        below_usage, below_models = _below(events, usage & ~container, llm)
+        parent = parent_rows(events)  # only spans that report usage need the tree
+        below_usage, below_models = _below(events, parent, usage & ~container, llm)
         reporting &= ~below_usage
+        attrs = events["attrs"].astype(object).to_numpy() if "attrs" in events.columns else [None] * len(events)
         for i in np.flatnonzero(reporting):
             called = below_models.get(i, set())
-            models[i] = _attr_model(events["attrs"].iat[i]) or (next(iter(called)) if len(called) == 1 else pd.NA)
-            rows_calls[i] = 0 if called else 1
+            models[i] = _attr_model(attrs[i]) or (next(iter(called)) if len(called) == 1 else pd.NA)
+            calls[i] = 0 if called else 1
+        if reporting.any():  # the calls inside a span that reports the cost are paid for by it
+            priced = priced | priced_above(events, parent)
     keep = ((llm | usage) & ~container) | reporting
-    rows = events[keep].assign(_calls=rows_calls[keep], _priced=(events["cost_usd"].notna().to_numpy()
-                                                                 | priced_above(events))[keep])
-    if models:
-        at = np.flatnonzero(keep)
-        names = rows["name"].astype(object).to_numpy(copy=True)
-        for j, i in enumerate(at):
-            if i in models:
-                names[j] = models[i]
-        rows["name"] = names
-    return rows
+    return keep, calls, priced, models
+
+
+BILLING_COLUMNS = ("_bill_calls", "_bill_priced", "_bill_name")
+
+
+def billing_columns(events: pd.DataFrame) -> dict[str, pd.api.extensions.ExtensionArray]:
+    """:func:`billing` as columns a run store keeps beside the events (its queries cannot
+    walk a span tree): ``_bill_calls`` (NA: not billed), ``_bill_priced``, ``_bill_name``
+    (the model a billed row counts for: its name, or the model a span is billed to)."""
+    keep, calls, priced, models = billing(events)
+    names = events["name"].astype(object).to_numpy(copy=True)
+    for i, model in models.items():
+        names[i] = model
+    return {"_bill_calls": pd.arrays.IntegerArray(calls.astype(np.int64), ~keep),
+            "_bill_priced": pd.arrays.BooleanArray(priced & keep, ~keep),
+            "_bill_name": pd.array(names, dtype="string")}
 
 
 def _attr_model(attrs: object) -> str | None:
@@ -57,26 +87,21 @@ def _attr_model(attrs: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _below(events: pd.DataFrame, usage: np.ndarray, llm: np.ndarray) -> tuple[np.ndarray, dict[int, set]]:
+def _below(events: pd.DataFrame, parent: np.ndarray | None, usage: np.ndarray,
+           llm: np.ndarray) -> tuple[np.ndarray, dict[int, set]]:
     """For each row: whether a row inside it (a descendant by ``parent_id``) carries usage,
     and the models of the calls inside it. Without span ids, a container's rows are those of
     its run, task and agent."""
     n = len(events)
     below = np.zeros(n, dtype=bool)
     called: dict[int, set] = {}
-    run = events["run_id"].astype(object).tolist() if "run_id" in events.columns else [None] * n
-    if "span_id" in events.columns and events["span_id"].notna().any():
-        span, parent = events["span_id"].astype(object).tolist(), events["parent_id"].astype(object).tolist()
-        index = {(r, s): i for i, (r, s) in enumerate(zip(run, span)) if isinstance(s, str)}
-        for i in np.flatnonzero(usage | llm):
-            at = index.get((run[i], parent[i])) if isinstance(parent[i], str) else None
-            for _ in range(32):  # a cycle in a broken trace ends here
-                if at is None:
-                    break
-                below[at] |= bool(usage[i])
-                if llm[i] and isinstance(events["name"].iat[i], str):
-                    called.setdefault(at, set()).add(events["name"].iat[i])
-                at = index.get((run[at], parent[at])) if isinstance(parent[at], str) else None
+    if parent is not None:
+        names = events["name"].astype(object).to_numpy()
+        calls = llm & pd.notna(names)
+        for at in ancestors(parent):
+            below[at[(at >= 0) & usage]] = True
+            for ancestor, name in zip(at[(at >= 0) & calls].tolist(), names[(at >= 0) & calls].tolist()):
+                called.setdefault(ancestor, set()).add(name)
         return below, called
     keys = [k for k in ("run_id", "task_id", "agent") if k in events.columns]
     group = events[keys].astype(object).fillna("").apply(tuple, axis=1) if keys else pd.Series([()] * n)
@@ -100,7 +125,7 @@ def _cost_rows(data: Run | pd.DataFrame) -> pd.DataFrame:
             if name == "messages":  # only messages a model wrote are calls
                 frame = frame[frame["role"].isin(["assistant", "user"]) &
                               frame[["cost_usd", "input_tokens", "output_tokens"]].notna().any(axis=1)]
-            return frame
+            return frame.assign(_calls=1, _priced=frame["cost_usd"].notna())  # a row a call
     return events
 
 
@@ -110,7 +135,7 @@ def _aggregate(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         if col not in rows.columns:
             rows[col] = np.nan
         rows[col] = pd.to_numeric(rows[col], errors="coerce").astype("float64")
-    if "_calls" not in rows.columns:  # messages or tasks: each row one call
+    if "_calls" not in rows.columns:  # rows of no billing: each row one call
         rows["_calls"], rows["_priced"] = 1, rows["cost_usd"].notna()
     rows["_priced"] = rows["_priced"].astype(bool) & (rows["_calls"] > 0)
     if keys:

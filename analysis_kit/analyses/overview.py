@@ -99,10 +99,10 @@ def totals(run: Run) -> dict[str, Any]:
 def _unpriced(events: pd.DataFrame) -> int:
     """Model calls with no price of their own nor one on a span they run in, and spans that
     report usage without a price (a MassGen round of a model the price table lacks)."""
-    from .cost import billable_rows
+    from .cost import billing
 
-    rows = billable_rows(events)
-    return int(((rows["_calls"] > 0) & ~rows["_priced"]).sum())
+    keep, calls, priced, _ = billing(events)
+    return int((keep & (calls > 0) & ~priced).sum())
 
 
 def outcomes(tasks: Run | pd.DataFrame, by: str | Sequence[str] = "status") -> pd.DataFrame:

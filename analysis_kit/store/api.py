@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..analyses._util import as_list, empty_frame
+from ..analyses.cost import BILLING_COLUMNS
 from ..model import SCHEMA, TABLES, Run, empty_table
 from . import queries as q
 from .layout import (ALL_TABLES, MANIFEST, RUN_COLUMNS, RUNS, Manifest, StoreError, parse_manifest,
@@ -87,7 +88,8 @@ class RunStore:
                 files[t].append(f)
                 order[t].update(dict.fromkeys(seg.columns.get(t) or []))
         # the stored columns of each table, in the order first written (standard ones first)
-        self.column_order = {t: list(cols) for t, cols in order.items()}
+        # (the events' billing columns are the cost queries' own, not part of the run's tables)
+        self.column_order = {t: [c for c in cols if c not in BILLING_COLUMNS] for t, cols in order.items()}
         self.files, self.columns = files, {t: set(cols) for t, cols in order.items()}
         self._runs = self._read_runs()
         if self._engine is not None and hasattr(self._engine, "close"):

@@ -21,11 +21,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..analyses._util import LLM_KINDS, duration_ms, tasks_success
+from ..analyses._util import duration_ms, tasks_success
 from ..analyses.latency import STAT_COLUMNS
 from ..model import SCHEMA
 from .duck import to_pandas
 from .layout import ARROW_TYPES
+from . import queries as q
 from .queries import Key
 
 NUMBERS = ["cost_usd", "input_tokens", "output_tokens"]  # est_cost_usd: events only
@@ -85,17 +86,21 @@ def _cost_rows(frame, *, table, keys):
     sum and count) and how many of the run's rows carry a number: the columns the DuckDB
     engine's cost query gives, for :func:`queries.combine_cost`."""
     names = [f"k{i}" for i in range(len(keys))]
-    if table == "events":
-        frame = frame[(frame["kind"].isin(LLM_KINDS) | _carries(frame)) & ~frame["kind"].isin(["step", "round"])]
+    if table == "events":  # billed as decided at ingest (analyses.cost.billing)
+        frame = frame[frame["_bill_calls"].notna()]
     carrying = _carries(frame)
     kept = frame["role"].isin(["assistant", "user"]) & carrying if table == "messages" else pd.Series(True, index=frame.index)
-    columns = {"_kept": kept.astype("int64"), "_priced": (kept & frame["cost_usd"].notna()).astype("int64"),
-               "_carrying": carrying.astype("int64")}
+    if table == "events":
+        calls = frame["_bill_calls"].astype("int64")
+        priced = (frame["_bill_priced"].fillna(False).astype(bool) & (calls > 0)).astype("int64")
+    else:
+        calls, priced = kept.astype("int64"), (kept & frame["cost_usd"].notna()).astype("int64")
+    columns = {"_kept": calls, "_priced": priced, "_rows": kept.astype("int64"), "_carrying": carrying.astype("int64")}
     for col in SUMMED:
         values = pd.to_numeric(frame[col], errors="coerce").astype("float64") if col in frame else np.nan
         columns[col] = pd.Series(values, index=frame.index).where(kept)
     frame = with_keys(frame, keys, {}).assign(**columns)
-    spec = {"calls": ("_kept", "sum"), "priced_calls": ("_priced", "sum")}
+    spec = {"calls": ("_kept", "sum"), "priced_calls": ("_priced", "sum"), "_rows": ("_rows", "sum")}
     for col in SUMMED:
         spec[col], spec[f"_n_{col}"] = (col, "sum"), (col, "count")
     spec["_carrying"] = ("_carrying", "sum")
@@ -210,9 +215,10 @@ class DaskEngine:
         of the run's rows carry a number (see queries.combine_cost); one pass per table."""
         import dask
 
-        base = {"events": ["kind", *SUMMED], "messages": ["role", *NUMBERS], "tasks": NUMBERS}
-        frames = [self.frame(t, self._row_columns(t, keys, *cols), runs,
-                             functools.partial(_cost_rows, table=t, keys=keys), filtered)
+        base = {"events": ["kind", "_bill_calls", "_bill_priced", *SUMMED], "messages": ["role", *NUMBERS],
+                "tasks": NUMBERS}
+        frames = [self.frame(t, self._row_columns(t, q.billing_keys(keys, t), *cols), runs,
+                             functools.partial(_cost_rows, table=t, keys=q.billing_keys(keys, t)), filtered)
                   for t, cols in base.items()]
         return {t: self._named(f, keys) for t, f in zip(base, dask.compute(*frames))}
 

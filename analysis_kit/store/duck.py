@@ -17,8 +17,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from ..analyses._util import LLM_KINDS
 from .layout import StoreError
+from . import queries as q
 from .queries import Key
 
 _TYPES = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(), pa.string(): pd.StringDtype(),
@@ -163,21 +163,24 @@ class DuckDBEngine:
         of the run's rows carry a number (:func:`queries.combine_cost` picks each run's
         source from these, as cost_by does)."""
         carries = "(t.cost_usd IS NOT NULL OR t.input_tokens IS NOT NULL OR t.output_tokens IS NOT NULL)"
-        billable = f"({_in('t.kind', LLM_KINDS)} OR {carries}) AND {_not_in('t.kind', ('step', 'round'))}"
+        # the events' billing was decided at ingest (analyses.cost.billing: a span tree walk)
         kept = {"events": "true", "messages": f"t.role IN ('assistant', 'user') AND {carries}", "tasks": "true"}
-        where = {"events": billable, "messages": "true", "tasks": "true"}
+        where = {"events": "t._bill_calls IS NOT NULL", "messages": "true", "tasks": "true"}
+        calls = {"events": ("CAST(sum(_bill_calls) AS BIGINT)", "count(*) FILTER (WHERE _bill_priced AND _bill_calls > 0)")}
         out = {}
         for table in ("events", "messages", "tasks"):
             cols = ["run_id", "role", "kind", "cost_usd", "input_tokens", "output_tokens", "cached_tokens"]
-            rows = f"{self._rows(table, cols, keys, filtered)} AND {where[table]}"
+            cols += ["_bill_calls", "_bill_priced"] if table == "events" else []
+            rows = f"{self._rows(table, cols, q.billing_keys(keys, table), filtered)} AND {where[table]}"
             f = f"FILTER (WHERE {kept[table].replace('t.', '')})"
             sums = ", ".join(
                 f"CAST(sum({c}) {f} AS DOUBLE) AS {c}, count({c}) {f} AS _n_{c}"
                 for c in ("cost_usd", "input_tokens", "output_tokens", "cached_tokens"))
             plain = carries.replace("t.", "")
-            sql = (f"SELECT run_id{''.join(f', k{i}' for i in range(len(keys)))}, count(*) {f} AS calls, "
-                   f"count(cost_usd) {f} AS priced_calls, {sums}, count(*) FILTER (WHERE {plain}) AS _carrying "
-                   f"FROM ({rows}) {self._group(keys, 'run_id')}")
+            n_calls, n_priced = calls.get(table, (f"count(*) {f}", f"count(cost_usd) {f}"))
+            sql = (f"SELECT run_id{''.join(f', k{i}' for i in range(len(keys)))}, {n_calls} AS calls, "
+                   f"{n_priced} AS priced_calls, count(*) {f} AS _rows, {sums}, "
+                   f"count(*) FILTER (WHERE {plain}) AS _carrying FROM ({rows}) {self._group(keys, 'run_id')}")
             out[table] = self._named(self._query(sql, runs), keys)
         return out
 

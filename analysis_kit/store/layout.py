@@ -42,8 +42,8 @@ import pyarrow.parquet as pq
 from ..exceptions import AnalysisKitError
 from ..model import SCHEMA, TABLES, to_json_text
 
-STORE_SCHEMA_VERSION = 1  # bump when the layout or a column's meaning changes
-READABLE_VERSIONS = (1,)
+STORE_SCHEMA_VERSION = 2  # bump when the layout or a column's meaning changes
+READABLE_VERSIONS = (2,)  # 2: events keep analyses.cost's billing (_bill_calls, _bill_priced, _bill_name)
 STORE_FORMAT = "analysis_kit run store"
 MANIFEST = "manifest.json"
 SEGMENTS, TMP, LOCK = "segments", "tmp", ".lock"

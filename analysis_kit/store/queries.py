@@ -86,6 +86,14 @@ def add_run_keys(frame: pd.DataFrame, keys: Sequence[Key], runs: pd.DataFrame) -
     return frame.assign(**extra) if extra else frame
 
 
+def billing_keys(keys: Sequence[Key], table: str) -> list[Key]:
+    """``keys`` as a cost query reads them from ``table``: the events' model (``name``) is
+    the one a row is billed to (``_bill_name``, kept at ingest)."""
+    if table != "events":
+        return list(keys)
+    return [Key(k.name, k.source, "_bill_name") if k.source == "row" and k.column == "name" else k for k in keys]
+
+
 def combine_cost(parts: dict[str, pd.DataFrame], keys: Sequence[Key], runs: pd.DataFrame) -> pd.DataFrame:
     """The grouped cost of the engines' per-source, per-run sums: each run's rows are those
     of its first source (events, messages, tasks) in which any row carries a cost or tokens
@@ -98,10 +106,10 @@ def combine_cost(parts: dict[str, pd.DataFrame], keys: Sequence[Key], runs: pd.D
     ev, msg, tk = parts["events"], parts["messages"], parts["tasks"]
     rows = pd.concat([ev[~ev["run_id"].isin(from_messages | from_tasks)], msg[msg["run_id"].isin(from_messages)],
                       tk[tk["run_id"].isin(from_tasks)]], ignore_index=True)
-    rows = rows[rows["calls"] > 0]
+    rows = rows[rows["_rows"] > 0]  # a group with a cost row (a span billed to its calls' model counts none)
     if rows.empty:
         return pd.DataFrame()
-    rows = add_run_keys(rows, keys, runs).drop(columns=["_carrying"])
+    rows = add_run_keys(rows, keys, runs).drop(columns=["_carrying", "_rows"])
     values = ["calls", "priced_calls"] + [c for n in COST_NUMBERS for c in (n, f"_n_{n}")]
     rows[values] = rows[values].astype("float64")
     out = (rows.groupby(names, dropna=False, sort=False)[values].sum().reset_index() if names

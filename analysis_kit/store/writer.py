@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..analyses.cost import billing_columns
 from ..exceptions import LoadError
 from ..model import TABLES
 from . import layout
@@ -115,7 +116,9 @@ def load_path(path: str, format: str | None, strict: bool, options: dict) -> Loa
     metas = [dict(m) for m in (run.meta.get("runs") or [run.meta])]
     for meta in metas:
         meta.setdefault("source_format", run.meta.get("source_format"))
-    return Loaded(path, metas, {t: arrow_table(getattr(run, t), t) for t in TABLES})
+    tables = {t: getattr(run, t) for t in TABLES}
+    tables["events"] = tables["events"].assign(**billing_columns(tables["events"]))  # what cost queries sum
+    return Loaded(path, metas, {t: arrow_table(frame, t) for t, frame in tables.items()})
 
 
 def _pool_context():
