@@ -25,14 +25,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .model import LLM_KINDS, Run
+from .model import CONTAINER_KINDS, LLM_KINDS, Run
 
 MTOK = 1_000_000
 
 
 def estimate_costs(run: Run) -> None:
-    """Fill ``run.events.est_cost_usd`` for unpriced calls with tokens and a known model;
-    record the price table and the models it does not know in ``run.meta``."""
+    """Fill ``run.events.est_cost_usd`` for unpriced calls with tokens and a known model
+    (and for a span that reports the usage of the calls inside it, such as a MassGen round,
+    priced as its model's calls: a price tiered by a call's prompt size is then applied to the
+    round's sum); record the price table and the models it does not know in ``run.meta``."""
     ev = run.events
     if ev.empty:
         return
@@ -43,10 +45,19 @@ def estimate_costs(run: Run) -> None:
     need = unpriced & tokens
     if not need.any():
         return
-    need &= ev["kind"].isin(LLM_KINDS).to_numpy(dtype=bool) & ev["name"].notna().to_numpy(dtype=bool)
+    names = ev["name"].astype(object).to_numpy(copy=True)
+    calls = ev["kind"].isin(LLM_KINDS).to_numpy(dtype=bool)
+    spans = np.zeros(len(ev), dtype=bool)
+    if ev["kind"].isin(CONTAINER_KINDS).any():  # a span that reports its calls' usage (a MassGen round)
+        from .analyses.cost import billing
+
+        for i, model in billing(ev)[3].items():  # billed to its model: priced as that model's calls
+            if isinstance(model, str):
+                names[i], spans[i] = model, True
+    need &= (calls | spans) & pd.notna(names)
     if not need.any():
         return
-    rows = ev.loc[need, ["name", "start", "end", "input_tokens", "output_tokens", "cached_tokens"]]
+    rows = ev.loc[need, ["start", "end", "input_tokens", "output_tokens", "cached_tokens"]].assign(name=names[need])
     day = rows["start"].fillna(rows["end"]).dt.floor("D")
     estimates = np.full(len(rows), np.nan)
     unknown: set[str] = set()

@@ -432,6 +432,21 @@ def test_estimated_cost_beside_reported_never_mixed(tmp_path):
     assert "my-local-model" in note and note.startswith("Not in the price table (genai-prices")
 
 
+def test_a_round_that_reports_usage_without_a_price_is_estimated_as_its_models_calls():
+    from analysis_kit.pricing import estimate_costs
+
+    t = pd.Timestamp("2025-06-01", tz="UTC")
+    events = pd.DataFrame({  # MassGen: usage per round; one model MassGen's own table lacked
+        "kind": ["round", "round", "tool_call"], "agent": ["a", "b", "b"], "name": ["round 0", "round 0", "search"],
+        "attrs": ['{"model": "gpt-4o-mini"}', '{"model": "my-local-model"}', None], "start": [t] * 3,
+        "input_tokens": [1000, 50, None], "output_tokens": [100, 5, None], "cost_usd": [None, None, None]})
+    run = ak.Run(meta={"run_id": "r"}, events=events)
+    estimate_costs(run)
+    est = run.events["est_cost_usd"].tolist()
+    assert est[0] == pytest.approx(1000 * 0.15e-6 + 100 * 0.6e-6) and np.isnan(est[1]) and np.isnan(est[2])
+    assert run.meta["unpriced_models"] == ["my-local-model"] and run.events["name"].tolist()[0] == "round 0"
+
+
 def test_cached_tokens_are_priced_as_cache_reads():
     from analysis_kit.pricing import estimate_costs
 
