@@ -94,6 +94,15 @@ def test_calls_inside_a_priced_round_are_not_without_a_price():
     assert out["llm_calls"] == 4 and out["unpriced_calls"] == 2 and out["cost_usd"] == 0.25
 
 
+def test_calls_are_not_said_unpriced_when_only_the_tasks_carry_the_cost():
+    # MASEval: usage and cost per repeat, none per call; which calls a cost covers is unknown
+    tasks = pd.DataFrame({"task_id": ["a", "b"], "cost_usd": [0.25, None], "input_tokens": [100, 50]})
+    events = pd.DataFrame({"kind": ["llm_call"] * 3, "task_id": ["a", "a", "b"], "start": [T0] * 3,
+                           "duration_ms": [10.0] * 3})
+    out = totals(Run(meta={"run_id": "r"}, tasks=tasks, events=events))
+    assert out["cost_usd"] == 0.25 and out["llm_calls"] == 3 and out["unpriced_calls"] is None
+
+
 def test_totals_empty_run():
     out = totals(Run(meta={"run_id": "e"}))
     assert out["tasks"] == 0 and np.isnan(out["pass_rate"]) and np.isnan(out["wall_s"])

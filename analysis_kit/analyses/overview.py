@@ -89,18 +89,22 @@ def totals(run: Run) -> dict[str, Any]:
         "llm_calls": int((events["kind"] == "llm_call").sum()),
         "tool_calls": int((events["kind"] == "tool_call").sum()),
         "llm_time_s": sum_or_na(duration_ms(calls)) / 1000.0 if len(calls) else np.nan,
-        "unpriced_calls": _unpriced(events),
+        "unpriced_calls": _unpriced(events, from_tasks=source is tasks),
         "messages": len(run.messages),
         "failures": len(run.failures),
         "problems": len(run.problems),
     }
 
 
-def _unpriced(events: pd.DataFrame) -> int:
+def _unpriced(events: pd.DataFrame, from_tasks: bool = False) -> int | None:
     """Model calls with no price of their own nor one on a span they run in, and spans that
-    report usage without a price (a MassGen round of a model the price table lacks)."""
+    report usage without a price (a MassGen round of a model the price table lacks). None
+    (unknown) when only the tasks carry cost and tokens (MASEval): which calls a task's cost
+    covers is not known, so no call is said to be without a price."""
     from .cost import billing
 
+    if from_tasks and not events[["cost_usd", "input_tokens", "output_tokens"]].notna().any().any():
+        return None
     keep, calls, priced, _ = billing(events)
     return int((keep & (calls > 0) & ~priced).sum())
 
