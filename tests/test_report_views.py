@@ -59,6 +59,18 @@ def _rows(block: Block, i: int = 0) -> list[list[str]]:
 
 # ----------------------------------------------------------------------------- headline
 
+def test_headline_cost_counts_the_calls_neither_priced_nor_estimated():
+    from analysis_kit.pricing import estimate_costs
+
+    t = pd.Timestamp("2025-06-01", tz="UTC")
+    events = pd.DataFrame({"kind": ["llm_call"] * 3, "name": ["gpt-4o-mini", "gpt-4o-mini", "gpt-4o-mini"],
+                           "start": [t] * 3, "input_tokens": [1000, None, None], "output_tokens": [100, None, None]})
+    run = Run(meta={"run_id": "r"}, events=events)
+    estimate_costs(run)
+    found = {f.label: f.text for f in facts(run)}
+    assert found["Cost"] == "$0.000210 estimated for 1 call without a price; 2 more model calls without a price, not counted"
+
+
 def test_headline_facts_by_hand(run):
     found = {f.label: (f.text, f.section) for f in facts(run)}
     assert found["What ran"][0] == ("r1 (tau2 airline; format tau2_results; models m1, m2; "

@@ -137,8 +137,10 @@ def _cost_text(run: Run, totals: dict) -> str | None:
         parts.append(f"{fmt.cost(reported)} reported")
     if not fmt.missing(est):
         parts.append(f"{fmt.cost(est)} estimated for {fmt.counted(est_calls, 'call')} without a price")
-    elif totals["unpriced_calls"] and parts:
-        parts.append(f"{fmt.counted(totals['unpriced_calls'], 'model call')} without a price, not counted")
+    left = (totals["unpriced_calls"] or 0) - (est_calls if not fmt.missing(est) else 0)
+    if left > 0 and parts:  # neither priced nor estimated (no tokens, or a model no table knows)
+        more = "more " if not fmt.missing(est) else ""
+        parts.append(f"{fmt.counted(left, more + 'model call')} without a price, not counted")
     return "; ".join(parts) or None
 
 
