@@ -48,7 +48,7 @@ def estimate_costs(run: Run) -> None:
     names = ev["name"].astype(object).to_numpy(copy=True)
     calls = ev["kind"].isin(LLM_KINDS).to_numpy(dtype=bool)
     spans = np.zeros(len(ev), dtype=bool)
-    if ev["kind"].isin(CONTAINER_KINDS).any():  # a span that reports its calls' usage (a MassGen round)
+    if (need & ev["kind"].isin(CONTAINER_KINDS).to_numpy(dtype=bool)).any():  # a span reporting its calls' usage
         from .analyses.cost import billing
 
         for i, model in billing(ev)[3].items():  # billed to its model: priced as that model's calls
