@@ -73,6 +73,7 @@ KINDS: dict[str, str] = {
     "step": "one step of a task, containing other operations (attrs: step, from_role, to_role)",
     "round": "one round of a multi-agent run, containing other operations (attrs: outcome)",
     "agent": "an agent's invocation, containing its calls (name: the agent)",
+    "usage": "the usage a model component reported for a task attempt, covering its calls (name: the model; untimed)",
     "answer": "an agent's answer (instant; attrs: label, length)",
     "vote": "an agent's vote (instant; name: the voted-for agent; attrs: voted_for, reason)",
     "restart": "a restart of an agent or run (instant; attrs: reason, triggering_agent)",
@@ -88,7 +89,7 @@ LLM_KINDS = ("llm_call", "expert_call", "user_sim", "evaluator")
 FRAMEWORK_KINDS = ("user_sim", "evaluator", "expert_call")  # cost of the harness, not the agent
 # Agents whose work is the harness's, not the agent's under test (events.agent, messages.agent).
 FRAMEWORK_AGENTS = ("user_simulator", "evaluator", "judge", "expert")
-CONTAINER_KINDS = ("step", "round", "agent")  # spans that contain other operations
+CONTAINER_KINDS = ("step", "round", "agent", "usage")  # spans that contain other operations
 INSTANT_KINDS = ("answer", "vote", "coordination", "restart", "error")  # moments, not timed operations
 # Keys of events.attrs that analyses read, by kind (None: any kind). Loaders write these names.
 ATTR_KEYS: dict[str, tuple[str | None, str]] = {
@@ -99,7 +100,7 @@ ATTR_KEYS: dict[str, tuple[str | None, str]] = {
     "triggering_agent": ("restart", "the agent whose action caused the restart"),
     "affected_agents": ("restart", "the agents restarted"),
     "outcome": ("round", "how a round ended: answer, vote, restart, error"),
-    "model": ("round", "the model a round ran: what the usage a round reports is billed to"),
+    "model": (None, "the model a round or usage record ran: what the usage it reports is billed to"),
     "step": (None, "the step number an operation belongs to"),
     "from_role": ("step", "who handed over"),
     "to_role": ("step", "who took over"),

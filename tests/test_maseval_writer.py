@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 import analysis_kit as ak
+from analysis_kit.analyses import agent_vs_framework, cost_by
 from writers import maseval_run as writer
 
 @pytest.fixture(scope="session")
@@ -95,6 +96,32 @@ def test_usage_and_cost_per_repeat_are_the_sum_of_its_components(run, written):
     assert judged["cost_usd"] > writer.JUDGE_COST_PER_CALL  # the judge's cost, counted after evaluation
 
 
+def test_each_model_components_usage_is_an_event_its_calls_run_in(run, written):
+    usage = run.events[run.events["kind"] == "usage"]
+    for record in written.lines:
+        rows = usage[(usage["task_id"] == record["task_id"]) & (usage["trial"] == record["repeat_idx"])]
+        models = {c.split(":", 1)[1]: u for c, u in writer.usage_components(record) if c.startswith("models:")}
+        used = {c: u for c, u in models.items() if u.get("input_tokens") or u.get("output_tokens") or u.get("cost")}
+        assert sorted(json.loads(a)["component"] for a in rows["attrs"]) == sorted(used), record["task_id"]
+        for row in rows.itertuples():
+            part = used[json.loads(row.attrs)["component"]]
+            assert (row.input_tokens, row.output_tokens) == (part["input_tokens"], part["output_tokens"])
+            # MASEval's default cost 0.0 with tokens used is no price: NA, never 0
+            assert row.cost_usd == pytest.approx(part["cost"]) if part["cost"] else pd.isna(row.cost_usd)
+            inside = run.events[run.events["parent_id"] == row.span_id]
+            assert len(inside) == sum(1 for c, _ in writer.model_calls(record) if f"/{c}" in row.span_id)
+    # cost by model: each model's cost is its components' reported cost, the total the tasks'
+    by_model = cost_by(run, "model")
+    assert by_model["cost_usd"].sum() == pytest.approx(run.tasks["cost_usd"].sum())
+    assert by_model["input_tokens"].sum() == run.tasks["input_tokens"].sum()
+    side = agent_vs_framework(run).set_index("side")
+    assert side.loc["framework", "cost_usd"] >= writer.JUDGE_COST_PER_CALL  # the judge's cost is the harness's
+    # the usage records group calls; they are no span hierarchy to draw
+    from analysis_kit.report.views import trace
+
+    assert trace.has_content(run) is not None and ak.analyses.slowest_traces(run).empty
+
+
 def test_reward_keeps_the_evaluators_scores(run, written):
     for row, record in zip(run.tasks.itertuples(), written.lines):
         if not record["eval"]:
@@ -132,6 +159,7 @@ def test_meta_reads_the_meta_json(run, written):
 
 def test_every_model_call_is_an_event(run, written):
     events = run.events[run.events["kind"].isin(["llm_call", "user_sim", "evaluator"])]
+    operations = run.events[run.events["kind"] != "usage"]
     for record in written.lines:
         rows = events[(events["task_id"] == record["task_id"]) & (events["trial"] == record["repeat_idx"])]
         calls = list(writer.model_calls(record))
@@ -145,14 +173,15 @@ def test_every_model_call_is_an_event(run, written):
     # the judge's calls come after trace collection (its total_calls says 0, its logs hold them)
     judged = written.line("t01", 0)["traces"]["models"]["judge_model"]
     assert judged["total_calls"] == 0 and len(judged["logs"]) == 1
-    assert (run.events["name"] == writer.JUDGE_MODEL).sum() == sum(
+    assert (operations["name"] == writer.JUDGE_MODEL).sum() == sum(
         len(r["traces"]["models"]["judge_model"]["logs"]) for r in written.lines if r["traces"])
 
 
 def test_user_simulator_and_judge_calls_are_framework_kinds(run):
-    assert set(run.events.loc[run.events["name"] == writer.JUDGE_MODEL, "kind"]) == {"evaluator"}
+    judged = run.events[run.events["name"] == writer.JUDGE_MODEL]
+    assert set(judged["kind"]) == {"evaluator", "usage"} and set(judged["agent"]) == {"evaluator"}
     sim = run.events[run.events["attrs"].fillna("").str.contains('"component": "user_simulator"')]
-    assert len(sim) > 0 and set(sim["kind"]) == {"user_sim"} and set(sim["agent"]) == {"user_simulator"}
+    assert len(sim) > 0 and set(sim["kind"]) == {"user_sim", "usage"} and set(sim["agent"]) == {"user_simulator"}
     judge = run.events[run.events["kind"] == "evaluator"]
     assert set(judge["agent"]) == {"evaluator"}
 

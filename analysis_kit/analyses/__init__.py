@@ -22,7 +22,7 @@ from .massgen import (answer_changes, attempts, command_patterns, command_runs, 
 from .overview import outcomes, pass_hat_k, totals
 from .rounds import checklist_phases, rounds
 from .timeline import concurrency, interval_union, stalled_tasks, task_timeline, time_split
-from .traces import self_time, slowest_traces, span_tree
+from .traces import self_time, slowest_traces, span_tree, timed_spans
 
 __all__ = [
     "totals", "outcomes", "pass_hat_k",
@@ -35,7 +35,7 @@ __all__ = [
     "export_openai_jsonl",
     "answers", "votes", "vote_counts", "agent_reliability", "restarts",
     "compare", "changed_outcomes",
-    "span_tree", "self_time", "slowest_traces",
+    "span_tree", "self_time", "slowest_traces", "timed_spans",
     "command_runs", "repeated_commands", "command_patterns", "largest_command_outputs", "normalise_command",
     "duplicated_work", "duplication_summary", "answer_changes", "round_roi", "diminishing_returns",
     "attempts", "shown_attempt",

@@ -38,6 +38,20 @@ def _tree_keys(ev: pd.DataFrame) -> list[str]:
     return keys
 
 
+def timed_spans(events: pd.DataFrame) -> pd.Series:
+    """Rows that are spans of a hierarchy: a span id and a time (a record that only groups
+    usage, such as MASEval's per-model usage, has an id for its calls to point at and no time).
+
+    >>> timed_spans(pd.DataFrame({"span_id": ["a", "u", None], "start": pd.to_datetime(["2025-01-01", None, "2025-01-01"]),
+    ...                           "end": pd.NaT})).tolist()
+    [True, False, False]
+    """
+    if "span_id" not in events.columns:
+        return pd.Series(False, index=events.index)
+    timed = events["start"].notna() | events["end"].notna() if "start" in events.columns else True
+    return events["span_id"].notna() & timed
+
+
 def _span_rows(events: Run | pd.DataFrame, task_id: str | None = None,
                trial: int | None = None) -> pd.DataFrame:
     """Events that carry a span id, with ``t0``/``t1`` float seconds and a display name:
@@ -47,7 +61,7 @@ def _span_rows(events: Run | pd.DataFrame, task_id: str | None = None,
         ev = ev[ev["task_id"] == task_id]
     if trial is not None:
         ev = ev[ev["trial"] == trial]
-    ev = ev[ev["span_id"].notna()] if "span_id" in ev.columns else ev.iloc[0:0]
+    ev = ev[timed_spans(ev)]
     if ev.empty:
         return ev.assign(t0=pd.Series(dtype="float64"), t1=pd.Series(dtype="float64"))
     ev = spans(ev)

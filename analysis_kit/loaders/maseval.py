@@ -80,12 +80,13 @@ TOOL_CALL = [
     Column("attrs", fn=lambda r, w: {"id": r.get("id"), "source": r["_source"], "status": r.get("status"),
                                      "arguments": r.get("inputs"), "result": r.get("outputs"),
                                      "result_length": None if r.get("outputs") is None else len(str(r["outputs"]))})]
-STEP = [
+STEP = [  # a step's tokens are its model calls', counted once by the model components' usage: kept in attrs
     Column("name", fn=lambda r, w: r.get("step_type") or "turn"), Column("end", fn=_end),
     Column("start", fn=lambda r, w: r.get("start_time", r.get("timestamp"))), Column("duration_ms", fn=_ms),
-    Column("input_tokens", "input_tokens"), Column("output_tokens", "output_tokens"), Column("error", fn=_error),
+    Column("error", fn=_error),
     Column("attrs", fn=lambda r, w: {"step": r.get("step_number"), "status": r.get("status"),
-                                     "tool_calls": r.get("tool_calls"), "final": r.get("is_final_answer")})]
+                                     "tool_calls": r.get("tool_calls"), "final": r.get("is_final_answer"),
+                                     "input_tokens": r.get("input_tokens"), "output_tokens": r.get("output_tokens")})]
 
 
 def sniff(path: Path) -> bool:
@@ -224,15 +225,43 @@ class _Report:
     def model_calls(self) -> None:
         collected = to_utc(self.metadata.get("timestamp"))
         agents = sorted((a for a, _, _ in self.owners if a != USER_SIM), key=len, reverse=True)
+        owner = lambda c: next((a for a in agents if c == a or c.startswith(a + "_")), None)  # noqa: E731 worker_model -> worker
+        billed, names, agents_of = self.model_usage(), {}, {}
         for component, model, path in self.items(self.traces.get("models"), "traces.models", ("logs",)):
+            names[component] = str(model.get("model_id") or component)
             for where, log in self.entries(model.get("logs"), f"{path}.logs"):
                 start = to_utc(log.get("timestamp"))
                 late = isinstance(collected, pd.Timestamp) and isinstance(start, pd.Timestamp) and start > collected
                 kind, agent = ("user_sim", USER_SIM) if component == USER_SIM else ("evaluator", EVALUATOR) \
-                    if late or _JUDGE_NAME.search(component) else ("llm_call", next(  # worker_model -> worker
-                        (a for a in agents if component == a or component.startswith(a + "_")), None))
-                self.add("events", {**log, "_component": component}, MODEL_CALL, where, kind=kind,
-                         name=str(model.get("model_id") or component), agent=agent)
+                    if late or _JUDGE_NAME.search(component) else ("llm_call", owner(component))
+                self.add("events", {**log, "_component": component}, MODEL_CALL, where, kind=kind, name=names[component],
+                         agent=agent, parent_id=self.usage_id(component) if component in billed else None)
+                agents_of.setdefault(component, set()).add(agent)
+        for component, part in billed.items():  # the usage of each model component: what its calls cost
+            tokens = {k: self.w.integer(part.get(k), f"usage.models.{component}.{k}", nonnegative=True)
+                      for k in ("input_tokens", "output_tokens", "cached_input_tokens")}
+            cost, name = self.w.number(part.get("cost"), f"usage.models.{component}.cost"), names.get(component, component)
+            attrs = {"model": name, "component": component}
+            if cost == 0 and (tokens["input_tokens"] or tokens["output_tokens"]):  # MASEval's default: no price
+                attrs["reported_cost"], cost = 0.0, None
+            calls_by = agents_of.get(component, set())  # the judge's usage is the framework's, as its calls are
+            agent = next(iter(calls_by)) if len(calls_by) == 1 else USER_SIM if component == USER_SIM \
+                else EVALUATOR if _JUDGE_NAME.search(component) else owner(component)
+            self.t["events"].append(self.w, **self.key, kind="usage", name=name, agent=agent,
+                                    span_id=self.usage_id(component), cost_usd=cost, attrs=attrs,
+                                    input_tokens=tokens["input_tokens"], output_tokens=tokens["output_tokens"],
+                                    cached_tokens=tokens["cached_input_tokens"])
+
+    def model_usage(self) -> dict[str, dict]:
+        """``usage.models``: each model component's tokens and cost for this attempt."""
+        usage = self.r.get("usage")
+        models = usage.get("models") if isinstance(usage, dict) else None
+        return {str(c): part for c, part in (models.items() if isinstance(models, dict) else ())
+                if isinstance(part, dict) and "error" not in part
+                and any(part.get(k) not in (None, 0) for k in ("input_tokens", "output_tokens", "cost"))}
+
+    def usage_id(self, component: str) -> str:
+        return f"usage/{self.task_id}/{self.trial}/{component}"
 
     def tool_calls(self, callers: dict[str, set]) -> None:
         environment = self.traces.get("environment")

@@ -313,9 +313,7 @@ def waterfall_figure(events: pd.DataFrame, task_id: str):
     >>> waterfall_figure(pd.DataFrame({"task_id": ["a"], "span_id": [pd.NA]}), "a") is None
     True
     """
-    if "span_id" not in events.columns:
-        return None
-    spans = int(events["span_id"].notna().sum())
+    spans = int(an.timed_spans(events).sum())
     if not spans:
         return None
     fig = new_figure(10, 0.25 * min(spans, WATERFALL_SPANS) + 1.5)

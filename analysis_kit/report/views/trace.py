@@ -19,8 +19,7 @@ TREE_ROWS = 60  # rows of the span tree table
 
 def has_content(run: Run) -> str | None:
     """Something to say when the run's events carry span ids (a span hierarchy)."""
-    events = run.events
-    if "span_id" in events.columns and events["span_id"].notna().any():
+    if an.timed_spans(run.events).any():
         return None
     form = run.meta.get("source_format") or "these runs"
     return f"no span ids in the events: {form} records no span hierarchy"
@@ -40,7 +39,7 @@ def first_trial(run: Run, task_id: Any) -> Any:
     1
     """
     events = run.events
-    mine = events[(events["task_id"] == task_id) & events["span_id"].notna()]
+    mine = events[(events["task_id"] == task_id) & an.timed_spans(events)]
     trials = sorted(mine["trial"].dropna().unique()) if "trial" in mine.columns else []
     return int(trials[0]) if len(trials) > 1 else None
 
