@@ -13,7 +13,7 @@ error), ``attributes`` (a JSON object; JSON text in CSV/Parquet), ``otel_events`
 ``otel_status_message``, ``otel_scope_name``, ``service_name``, ... Any subset of columns
 is read; rows may also be a bare JSON list or JSON lines.
 
-Phoenix's span dataframe (``px.Client().get_spans_dataframe()`` saved as Parquet) has the
+Phoenix's span dataframe (``Client().spans.get_spans_dataframe()`` saved as Parquet) has the
 same shape under other names: ``context.span_id``, ``context.trace_id``, ``parent_id``,
 ``name``, ``span_kind``, ``start_time``, ``end_time``, ``status_code``, ``status_message``,
 ``events`` and one ``attributes.<key>`` column per attribute; it is read by renaming.

@@ -48,11 +48,7 @@ PYTHON_ENV_VAR = "ANALYSIS_KIT_MASSGEN_PYTHON"
 
 
 # ============================================================================ test side
-def _env_stamp() -> str:
-    return hashlib.sha256(ENV_FILE.read_bytes()).hexdigest()[:16]
-
-
-def massgen_python(venv: Path | None = None) -> Path:
+def massgen_python() -> Path:
     """The interpreter that runs MassGen's writers: ``$ANALYSIS_KIT_MASSGEN_PYTHON``, else
     ``.venv-massgen`` at the repository root, built from ``massgen-env.txt`` when absent or
     stale (one to two minutes with a warm pip cache, 640 MB).
@@ -60,20 +56,9 @@ def massgen_python(venv: Path | None = None) -> Path:
     >>> massgen_python()                                   # doctest: +SKIP
     PosixPath('.../.venv-massgen/bin/python')
     """
-    given = os.environ.get(PYTHON_ENV_VAR)
-    if given:
-        return Path(given)
-    venv = venv or REPO / ".venv-massgen"
-    python = venv / "bin" / "python"
-    stamp = venv / ".installed"
-    if python.exists() and stamp.exists() and stamp.read_text().strip() == _env_stamp():
-        return python
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps"]
-    subprocess.run(pip + ["-r", str(ENV_FILE)], check=True)
-    subprocess.run(pip + [f"massgen=={MASSGEN_VERSION}"], check=True)
-    stamp.write_text(_env_stamp())
-    return python
+    from .side_venv import side_python
+
+    return side_python("massgen", ENV_FILE, (f"massgen=={MASSGEN_VERSION}",), PYTHON_ENV_VAR)
 
 
 def write_in_subprocess(out_dir: Path, python: Path | None = None, timeout: float = 600) -> dict:
