@@ -15,6 +15,7 @@ from ._columns import Column, Table, finite_or_none
 from ._read import Source, iter_json_array, read_text
 from ._values import Where, short_json, to_utc
 
+
 class _At(Where):
     """A Where naming a field by its full path: "task t1: traces.models.m.logs[0].timestamp"."""
     def problem(self, reason: str, raw: Any = None, key: str | None = None) -> None:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..model import Problems, Run
-from ._read import MISSING, decode, head, iter_jsonl, parse_json, read_bytes, sniffed, Source
+from ._read import MISSING, Source, decode, head, iter_jsonl, parse_json, read_bytes, sniffed
 from ._registry import Format, register
 from ._span_run import run_from_spans
 from ._spans import Span

@@ -36,7 +36,7 @@ import pandas as pd
 
 from ..model import Problems, Run, to_json_text
 from ._columns import Table, unread
-from ._read import MISSING, head, sniffed, Source
+from ._read import MISSING, Source, head, sniffed
 from ._registry import Format, register
 from ._tau2 import document, failed_checks, layout, load_sim_files
 from ._values import Where, seconds_between, short_json
