@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from ..model import to_json_text
 from ._span_messages import messages_from_spans
 
 LLM_OPERATIONS = {"chat", "text_completion", "generate_content", "completion"}
@@ -288,7 +289,7 @@ def _tool_facts(attrs: dict[str, Any]) -> dict[str, Any]:
         result = _first(attrs, ("tool.output_preview", "output_preview"))
         length = _number(_first(attrs, ("tool.output_chars", "output_chars")))
     if result is not None:
-        facts["result"] = result if isinstance(result, str) else json.dumps(result, ensure_ascii=False, default=str)
+        facts["result"] = result if isinstance(result, str) else to_json_text(result)
         facts["result_length"] = int(length) if length is not None else len(facts["result"])
     return facts
 
@@ -309,7 +310,7 @@ def _attrs_text(span: Span, facts: dict[str, Any], usage_moved: dict[str, float]
     attrs.update({f"aggregate_{k}": v for k, v in usage_moved.items()})
     if span.service:
         attrs.setdefault("service.name", span.service)
-    return json.dumps(attrs, ensure_ascii=False, default=str) if attrs else None
+    return to_json_text(attrs) if attrs else None
 
 
 def _task_ids(tree: _Tree, task_key: str) -> list[str | None]:
