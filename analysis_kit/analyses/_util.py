@@ -222,27 +222,6 @@ def ancestors(parent: np.ndarray, depth: int = 32):
         at = np.where(at >= 0, parent[np.clip(at, 0, None)], -1)
 
 
-def priced_above(events: pd.DataFrame, parent: np.ndarray | None = None) -> np.ndarray:
-    """True for each event without a cost of its own inside a span (its parent, or that
-    one's parent, ...) that reports one: MassGen's traces price a round, not the model calls
-    in it, so those calls are paid for, not "without a price".
-
-    >>> ev = pd.DataFrame({"span_id": ["r", "c", "d"], "parent_id": [None, "r", None],
-    ...                    "cost_usd": [0.5, None, None]})
-    >>> priced_above(ev).tolist()
-    [False, True, False]
-    """
-    costed = events["cost_usd"].notna().to_numpy()
-    out = np.zeros(len(events), dtype=bool)
-    if parent is None and costed.any():
-        parent = parent_rows(events)
-    if parent is None:
-        return out
-    for at in ancestors(parent):
-        out |= (at >= 0) & costed[np.clip(at, 0, None)]
-    return out & ~costed
-
-
 def tasks_success(tasks: pd.DataFrame) -> pd.Series:
     """``success``, or reward == 1 (tau2's rule, within 1e-6) where success is not given."""
     success = tasks["success"].astype("boolean")

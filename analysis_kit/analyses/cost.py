@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..model import Run
 from ._util import (CONTAINER_KINDS, FRAMEWORK_AGENTS, FRAMEWORK_KINDS, LLM_KINDS, ancestors, as_list,
-                    empty_frame, parent_rows, parse_json, priced_above, sum_or_na, table, tasks_success)
+                    empty_frame, parent_rows, parse_json, sum_or_na, table, tasks_success)
 
 COST_COLUMNS = ["calls", "priced_calls", "unpriced_calls", "cost_usd", "input_tokens",
                 "output_tokens", "cached_tokens", "cache_hit_rate"]
@@ -52,7 +52,7 @@ def billing(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, d
     models: dict[int, object] = {}
     if reporting.any():
         parent = parent_rows(events)  # only spans that report usage need the tree
-        below_usage, below_models = _below(events, parent, usage & ~container, llm)
+        below_usage, below_models, paid_above = _tree(events, parent, usage & ~container, llm, priced)
         reporting &= ~below_usage
         attrs = events["attrs"].astype(object).to_numpy() if "attrs" in events.columns else [None] * len(events)
         for i in np.flatnonzero(reporting):
@@ -60,7 +60,7 @@ def billing(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, d
             models[i] = _attr_model(attrs[i]) or (next(iter(called)) if len(called) == 1 else pd.NA)
             calls[i] = 0 if called else 1
         if reporting.any():  # the calls inside a span that reports the cost are paid for by it
-            priced = priced | priced_above(events, parent)
+            priced = priced | paid_above
     keep = ((llm | usage) & ~container) | reporting
     return keep, calls, priced, models
 
@@ -87,28 +87,36 @@ def _attr_model(attrs: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _below(events: pd.DataFrame, parent: np.ndarray | None, usage: np.ndarray,
-           llm: np.ndarray) -> tuple[np.ndarray, dict[int, set]]:
-    """For each row: whether a row inside it (a descendant by ``parent_id``) carries usage,
-    and the models of the calls inside it. Without span ids, a container's rows are those of
-    its run, task and agent."""
+def _tree(events: pd.DataFrame, parent: np.ndarray | None, usage: np.ndarray, llm: np.ndarray,
+          costed: np.ndarray) -> tuple[np.ndarray, dict[int, set], np.ndarray]:
+    """One walk up the span tree (``parent_id``): for each row, whether a row inside it
+    carries usage, the models of the calls inside it, and whether a span above it has a
+    cost. Without span ids, a container's rows are those of its run, task and agent.
+
+    >>> ev = pd.DataFrame({"span_id": ["r", "c"], "parent_id": [None, "r"], "name": ["round 0", "m"]})
+    >>> below, called, paid = _tree(ev, parent_rows(ev), np.array([False, False]), np.array([False, True]),
+    ...                             np.array([True, False]))
+    >>> below.tolist(), called, paid.tolist()
+    ([False, False], {0: {'m'}}, [False, True])
+    """
     n = len(events)
-    below = np.zeros(n, dtype=bool)
+    below, paid = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     called: dict[int, set] = {}
     if parent is not None:
         names = events["name"].astype(object).to_numpy()
         calls = llm & pd.notna(names)
         for at in ancestors(parent):
-            below[at[(at >= 0) & usage]] = True
-            for ancestor, name in zip(at[(at >= 0) & calls].tolist(), names[(at >= 0) & calls].tolist()):
+            inside = at >= 0
+            below[at[inside & usage]] = True
+            paid |= inside & costed[np.clip(at, 0, None)]
+            for ancestor, name in zip(at[inside & calls].tolist(), names[inside & calls].tolist()):
                 called.setdefault(ancestor, set()).add(name)
-        return below, called
-    keys = [k for k in ("run_id", "task_id", "agent") if k in events.columns]
-    group = events[keys].astype(object).fillna("").apply(tuple, axis=1) if keys else pd.Series([()] * n)
-    with_usage = set(group[usage])
-    for i, key in enumerate(group):
-        below[i] = key in with_usage
-    return below, called
+        return below, called, paid & ~costed
+    keys = [events[k] for k in ("run_id", "task_id", "agent") if k in events.columns]
+    if not keys:
+        return np.full(n, bool(usage.any())), called, paid
+    carried = pd.Series(usage, index=events.index).groupby(keys, dropna=False, sort=False).transform("any")
+    return carried.to_numpy(dtype=bool), called, paid
 
 
 def _cost_rows(data: Run | pd.DataFrame) -> pd.DataFrame:
