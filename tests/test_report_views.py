@@ -71,6 +71,16 @@ def test_headline_cost_counts_the_calls_neither_priced_nor_estimated():
     assert found["Cost"] == "$0.000210 estimated for 1 call without a price; 2 more model calls without a price, not counted"
 
 
+def test_headline_names_no_most_common_failure_when_none_recurs():
+    def top(steps):
+        failures = pd.DataFrame({"task_id": [f"t{i}" for i in range(len(steps))], "step": steps})
+        return {f.label: f.text for f in facts(Run(meta={"run_id": "r"}, failures=failures))}["Most common failure"]
+
+    assert top(["db", "tests", "deploy", "lint"]) == "none recurs: 4 failures at 4 different steps (db, tests, deploy, ...)"
+    assert top(["db", "tests", "db", "tests", "lint"]) == "db, tests (step): 2 each of 5 failures"
+    assert top(["db", "db", "tests"]) == "db (step): 2 of 3 failures"
+
+
 def test_headline_facts_by_hand(run):
     found = {f.label: (f.text, f.section) for f in facts(run)}
     assert found["What ran"][0] == ("r1 (tau2 airline; format tau2_results; models m1, m2; "

@@ -181,7 +181,13 @@ def _top_failure(run: Run) -> str | None:
             if len(values):
                 counts = values.astype(str).value_counts()
                 name, n = counts.index[0], int(counts.iloc[0])
-                return f"{name} ({column}): {n:,} of {len(failures):,} failures"
+                tied = [str(v) for v in counts.index[counts == n]]
+                if len(tied) == 1:
+                    return f"{name} ({column}): {n:,} of {len(failures):,} failures"
+                listed = ", ".join(tied[:3]) + (", ..." if len(tied) > 3 else "")
+                if n == 1:  # nothing recurs: "most common" would pick one at random
+                    return f"none recurs: {len(failures):,} failures at {len(counts):,} different {column}s ({listed})"
+                return f"{listed} ({column}): {n:,} each of {len(failures):,} failures"
         return f"{len(failures):,} failures, none labelled with a step or category"
     from ..analyses._util import tasks_success
 

@@ -31,7 +31,7 @@ def _fields(run: Run) -> tuple[dict[str, Any], dict[str, str]]:
         ("run", meta.get("run_id"), "text"), ("format", meta.get("source_format"), "text"),
         ("benchmark", meta.get("benchmark"), "text"), ("domain", meta.get("domain"), "text"),
         ("models", meta.get("models"), "list"), ("started", meta.get("started"), "timestamp"),
-        ("ended", meta.get("ended"), "timestamp"), ("tasks", totals["tasks"], "count"),
+        ("ended", meta.get("ended"), "timestamp"), ("task attempts", totals["tasks"], "count"),
         ("passed", totals["successes"], "count"), ("pass rate", totals["pass_rate"], "percent"),
         ("wall time", totals["wall_s"], "duration_s"), ("task time (sum)", totals["task_time_s"], "duration_s"),
         ("model time (sum)", totals["llm_time_s"], "duration_s"), ("cost (reported)", totals["cost_usd"], "cost"),
