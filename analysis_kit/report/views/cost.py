@@ -73,7 +73,7 @@ def by_model(run: Run) -> Block | Omitted:
     if table.empty:
         return Omitted("no per-call cost or token data")
     fig = new_figure(9, max(3.0, 0.4 * min(len(table), 20) + 1.2))
-    plots.cost_bars(run, by="name", ax=fig.add_subplot())
+    plots.cost_bars(run, by="model", ax=fig.add_subplot())
     return Block(safe.show(_with_estimate(table, run, "name")), fig)
 
 
