@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._values import BAD, to_utc
+from ._values import BAD, to_utc, zero_is_no_price
 
 ANSWER_TYPES = {"new_answer", "answer"}
 VOTE_TYPES = {"vote", "vote_cast"}
@@ -216,9 +216,8 @@ def round_row(agent: str, item: dict, source: str) -> dict:
     if duration is None and start is not None and end is not None:
         duration = (end - start).total_seconds() * 1000
     cost = number(item.get("estimated_cost"))
-    tokens = (number(item.get("input_tokens")) or 0) + (number(item.get("output_tokens")) or 0)
     attrs = {"outcome": item.get("outcome"), "source": source, **{k: v for k, v in item.items() if k not in ROUND_KEYS}}
-    if cost == 0 and tokens > 0:
+    if zero_is_no_price(cost, number(item.get("input_tokens")), number(item.get("output_tokens"))):
         attrs["reported_cost"], cost = 0.0, None
     outcome = str(item.get("outcome") or "").lower()
     return {"agent": agent, "kind": "round", "name": f"round {item.get('round_number')}",

@@ -172,6 +172,16 @@ def seconds_between(start: pd.Series, end: pd.Series) -> np.ndarray:
     return out
 
 
+def zero_is_no_price(cost: Any, *tokens: Any) -> bool:
+    """A reported cost of 0.0 beside tokens used: MASEval and MassGen write 0.0 for a model
+    their price table lacks, so it is no price (NA, attrs ``reported_cost: 0.0``), not free.
+
+    >>> zero_is_no_price(0.0, 120, None), zero_is_no_price(0.0, 0, None), zero_is_no_price(0.5, 120)
+    (True, False, False)
+    """
+    return cost == 0 and any(t for t in tokens if t)
+
+
 def short_json(value: Any, cut: int = 200) -> str:
     """A value as short JSON text for a problem's raw column."""
     try:

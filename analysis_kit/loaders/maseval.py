@@ -24,7 +24,7 @@ from ._columns import Column, Table, unread
 from ._maseval_rows import _adder, _At, _bounds, _load_conversations, _message_rows, _span
 from ._read import MISSING, head, iter_jsonl, read_bytes, read_json, sniffed
 from ._registry import Format, register
-from ._values import Where, short_json, to_utc
+from ._values import Where, short_json, to_utc, zero_is_no_price
 
 FORMAT = "maseval"
 RESULT_GLOB = "benchmark_*.jsonl"
@@ -237,12 +237,18 @@ class _Report:
                 self.add("events", {**log, "_component": component}, MODEL_CALL, where, kind=kind, name=names[component],
                          agent=agent, parent_id=self.usage_id(component) if component in billed else None)
                 agents_of.setdefault(component, set()).add(agent)
-        for component, part in billed.items():  # the usage of each model component: what its calls cost
+        self.usage_rows(billed, names, agents_of, owner)
+
+    def usage_rows(self, billed: dict[str, dict], names: dict[str, str], agents_of: dict[str, set],
+                   owner: Any) -> None:
+        """A ``usage`` event per model component: what its calls (``parent_id``) cost."""
+        for component, part in billed.items():
             tokens = {k: self.w.integer(part.get(k), f"usage.models.{component}.{k}", nonnegative=True)
                       for k in ("input_tokens", "output_tokens", "cached_input_tokens")}
-            cost, name = self.w.number(part.get("cost"), f"usage.models.{component}.cost"), names.get(component, component)
+            cost = self.w.number(part.get("cost"), f"usage.models.{component}.cost", nonnegative=True)
+            name = names.get(component, component)
             attrs = {"model": name, "component": component}
-            if cost == 0 and (tokens["input_tokens"] or tokens["output_tokens"]):  # MASEval's default: no price
+            if zero_is_no_price(cost, tokens["input_tokens"], tokens["output_tokens"]):
                 attrs["reported_cost"], cost = 0.0, None
             calls_by = agents_of.get(component, set())  # the judge's usage is the framework's, as its calls are
             agent = next(iter(calls_by)) if len(calls_by) == 1 else USER_SIM if component == USER_SIM \
@@ -319,9 +325,8 @@ class _Report:
             for comp in ([group] if "cost" in group or "input_tokens" in group else group.values())
             if isinstance(comp, dict) and "error" not in comp]
         tokens = {k: [self.w.number(p.get(k), f"usage.{k}") for p in parts] for k in ("input_tokens", "output_tokens")}
-        costs = [self.w.number(p.get("cost"), "usage.cost") for p in parts]
-        # MASEval's default cost is 0.0: with tokens used, that is an unpriced component.
-        costs = [c for c, i, o in zip(costs, *tokens.values()) if c is not None and (c > 0 or not (i or o))]
+        costs = [self.w.number(p.get("cost"), "usage.cost", nonnegative=True) for p in parts]
+        costs = [c for c, i, o in zip(costs, *tokens.values()) if c is not None and not zero_is_no_price(c, i, o)]
         if not parts:  # no usage written: what the calls carry
             costs, tokens = [c for c in self.calls["cost_usd"] if c is not None], self.calls
         return {"cost_usd": sum(costs) if any(costs) else None,
